@@ -1,0 +1,67 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "TokenBridge",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "tokenbridge", targets: ["tokenbridge"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    ],
+    targets: [
+        // MARK: - C libraries (module map + shim.h only)
+        .systemLibrary(
+            name: "CCurl", pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(
+            name: "CLibWebSockets", pkgConfig: "libwebsockets",
+            providers: [.apt(["libwebsockets-dev"])]),
+        .systemLibrary(
+            name: "CRabbitMQ", pkgConfig: "librabbitmq",
+            providers: [.apt(["librabbitmq-dev"])]),
+
+        // MARK: - Wrappers: each owns one C library and its thread
+        .target(name: "Curl", dependencies: ["CCurl"]),
+        .target(name: "AMQP", dependencies: ["CRabbitMQ"]),
+        .target(
+            name: "WebServer",
+            dependencies: ["CLibWebSockets", .product(name: "Logging", package: "swift-log")]),
+
+        // MARK: - Domain (no C)
+        .target(name: "BridgeCore", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        .target(name: "OpenAIWire", dependencies: ["BridgeCore"]),
+        .target(
+            name: "OpenAIUpstream",
+            dependencies: ["BridgeCore", "OpenAIWire", "Curl", .product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "HTTPIngress",
+            dependencies: ["BridgeCore", "OpenAIWire", "WebServer", .product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "MockLLM",
+            dependencies: ["BridgeCore", "OpenAIWire", "OpenAIUpstream", "WebServer"]),
+        .target(
+            name: "BridgeConfig",
+            dependencies: ["BridgeCore", "AMQP", .product(name: "Yams", package: "Yams")]),
+
+        // MARK: - The executable: parse, load, wire
+        .executableTarget(
+            name: "tokenbridge",
+            dependencies: [
+                "BridgeCore", "BridgeConfig", "OpenAIUpstream", "HTTPIngress", "MockLLM", "WebServer", "Curl",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+
+        // MARK: - Tests
+        .testTarget(name: "BridgeCoreTests", dependencies: ["BridgeCore"]),
+        .testTarget(name: "OpenAIWireTests", dependencies: ["OpenAIWire", "BridgeCore"]),
+        .testTarget(name: "OpenAIUpstreamTests", dependencies: ["OpenAIUpstream", "Curl", "WebServer", "BridgeCore"]),
+        .testTarget(name: "BridgeConfigTests", dependencies: ["BridgeConfig", "BridgeCore"]),
+        .testTarget(name: "CurlTests", dependencies: ["Curl", "WebServer"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,107 @@
+/// A chat completion request as a client sent it, checked, with the bridge's own fields taken out.
+///
+/// Everything the bridge does not own (sampling fields, tools, response_format...) stays in `body`
+/// and goes to the model server unchanged.
+public struct ChatRequest: Sendable, Equatable {
+    /// Fields the bridge reads and never forwards to the model server.
+    public static let bridgeFields: Set<String> = ["uid", "username", "sinks", "async"]
+
+    /// The OpenAI request without the bridge's fields.
+    public var body: JSONObject
+    public var model: String?
+    public var stream: Bool
+    public var uid: String?
+    public var username: String?
+    /// `stream_options.include_usage`: the client wants a final usage-only chunk.
+    public var includeUsage: Bool
+
+    public init(body: JSONObject, model: String?, stream: Bool, uid: String?, username: String?, includeUsage: Bool) {
+        self.body = body
+        self.model = model
+        self.stream = stream
+        self.uid = uid
+        self.username = username
+        self.includeUsage = includeUsage
+    }
+
+    /// Parses and validates a request body, reporting the first problem as OpenAI would.
+    public static func parse(bytes: some Collection<UInt8>) throws(RequestError) -> ChatRequest {
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(bytes)
+        } catch {
+            throw RequestError(.invalid, "The request body is not valid JSON: \(error)", code: "invalid_json")
+        }
+        return try parse(value)
+    }
+
+    public static func parse(_ value: JSONValue) throws(RequestError) -> ChatRequest {
+        guard case .object(var body) = value else {
+            throw RequestError(.invalid, "The request body must be a JSON object, not \(value.typeName).", code: "invalid_json")
+        }
+        let messages = try field(body, "messages", as: "array", required: true) { $0.arrayValue }
+        guard let messages, !messages.isEmpty else {
+            throw RequestError(.invalid, "'messages' must be a non-empty array.", param: "messages", code: "invalid_value")
+        }
+        for (index, message) in messages.enumerated() {
+            guard let object = message.objectValue else {
+                throw RequestError(
+                    .invalid, "'messages[\(index)]' must be an object, not \(message.typeName).",
+                    param: "messages[\(index)]", code: "invalid_type")
+            }
+            guard let role = object["role"] else {
+                throw RequestError(
+                    .invalid, "'messages[\(index)].role' is required.", param: "messages[\(index)].role",
+                    code: "missing_field")
+            }
+            guard role.stringValue != nil else {
+                throw RequestError(
+                    .invalid, "'messages[\(index)].role' must be a string, not \(role.typeName).",
+                    param: "messages[\(index)].role", code: "invalid_type")
+            }
+        }
+        let model = try field(body, "model", as: "string") { $0.stringValue }
+        let stream = try field(body, "stream", as: "boolean") { $0.boolValue } ?? false
+        let username = try field(body, "username", as: "string") { $0.stringValue }
+        let uid = try field(body, "uid", as: "string") { $0.stringValue }
+        if let uid, !StreamID.isValid(uid) {
+            throw RequestError(
+                .invalid, "'uid' must be 1-\(StreamID.maximumLength) characters of [A-Za-z0-9_.:-].", param: "uid",
+                code: "invalid_value")
+        }
+        if let choices = try field(body, "n", as: "integer", read: { $0.intValue }), choices != 1 {
+            throw RequestError(
+                .unsupported, "The bridge streams one choice per request; 'n' must be 1.", param: "n",
+                code: "unsupported_value")
+        }
+        var includeUsage = false
+        if let options = try field(body, "stream_options", as: "object", read: { $0.objectValue }) {
+            includeUsage = try field(options, "include_usage", as: "boolean", name: "stream_options.include_usage") {
+                $0.boolValue
+            } ?? false
+        }
+        for name in bridgeFields { body[name] = nil }
+        return ChatRequest(
+            body: body, model: model, stream: stream, uid: uid, username: username, includeUsage: includeUsage)
+    }
+
+    /// Reads an optional field; present but null counts as absent, present with another type is an error.
+    private static func field<T>(
+        _ object: JSONObject, _ key: String, as typeName: String, name: String? = nil, required: Bool = false,
+        read: (JSONValue) -> T?
+    ) throws(RequestError) -> T? {
+        let name = name ?? key
+        guard let value = object[key], !value.isNull else {
+            if required {
+                throw RequestError(.invalid, "'\(name)' is required.", param: name, code: "missing_field")
+            }
+            return nil
+        }
+        guard let typed = read(value) else {
+            throw RequestError(
+                .invalid, "'\(name)' must be \(typeName == "array" || typeName == "integer" || typeName == "object" ? "an" : "a") \(typeName), not \(value.typeName).",
+                param: name, code: "invalid_type")
+        }
+        return typed
+    }
+}

@@ -1,0 +1,163 @@
+/// One event of a stream, the same on every sink (ARCHITECTURE.md, "The stream event").
+public struct StreamEvent: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        case start(epoch: String, model: String)
+        case delta(text: String)
+        case reasoning(text: String)
+        case toolCall(ToolCallDelta)
+        case done(finishReason: String, usage: Usage?)
+        case error(StreamFailure)
+        case cancelled
+    }
+
+    public let uid: String
+    public let seq: Int
+    public let kind: Kind
+
+    public init(uid: String, seq: Int, kind: Kind) {
+        self.uid = uid
+        self.seq = seq
+        self.kind = kind
+    }
+
+    /// The `type` field of the wire schema.
+    public var type: String {
+        switch kind {
+        case .start: return "start"
+        case .delta: return "delta"
+        case .reasoning: return "reasoning"
+        case .toolCall: return "tool_call"
+        case .done: return "done"
+        case .error: return "error"
+        case .cancelled: return "cancelled"
+        }
+    }
+
+    public var isTerminal: Bool {
+        switch kind {
+        case .done, .error, .cancelled: return true
+        default: return false
+        }
+    }
+
+    /// The event in the wire schema, one JSON object on one line.
+    public func jsonBytes() -> [UInt8] {
+        var writer = JSONWriter(capacity: 96)
+        write(to: &writer)
+        return writer.bytes
+    }
+
+    public func write(to writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.key("uid")
+        writer.string(uid)
+        writer.key("seq")
+        writer.int(seq)
+        writer.key("type")
+        writer.string(type)
+        switch kind {
+        case .start(let epoch, let model):
+            writer.key("epoch")
+            writer.string(epoch)
+            writer.key("model")
+            writer.string(model)
+        case .delta(let text):
+            writer.key("text")
+            writer.string(text)
+        case .reasoning(let text):
+            writer.key("reasoning")
+            writer.string(text)
+        case .toolCall(let call):
+            writer.key("tool_call")
+            call.write(to: &writer)
+        case .done(let finishReason, let usage):
+            writer.key("finish_reason")
+            writer.string(finishReason)
+            if let usage {
+                writer.key("usage")
+                usage.write(to: &writer)
+            }
+        case .error(let failure):
+            writer.key("error")
+            writer.beginObject()
+            writer.key("code")
+            writer.string(failure.code.rawValue)
+            writer.key("message")
+            writer.string(failure.message)
+            if let status = failure.upstreamStatus {
+                writer.key("upstream_status")
+                writer.int(status)
+            }
+            writer.endObject()
+        case .cancelled:
+            break
+        }
+        writer.key("done")
+        writer.bool(isTerminal)
+        writer.endObject()
+    }
+}
+
+/// A piece of a tool call as the model streams it: the first piece carries `id` and `name`,
+/// later pieces append to `arguments`.
+public struct ToolCallDelta: Sendable, Equatable {
+    public var index: Int
+    public var id: String?
+    public var name: String?
+    public var arguments: String
+
+    public init(index: Int, id: String? = nil, name: String? = nil, arguments: String = "") {
+        self.index = index
+        self.id = id
+        self.name = name
+        self.arguments = arguments
+    }
+
+    func write(to writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.key("index")
+        writer.int(index)
+        if let id {
+            writer.key("id")
+            writer.string(id)
+        }
+        if let name {
+            writer.key("name")
+            writer.string(name)
+        }
+        writer.key("arguments")
+        writer.string(arguments)
+        writer.endObject()
+    }
+}
+
+/// Token accounting as the model server reports it.
+public struct Usage: Sendable, Equatable {
+    public var promptTokens: Int
+    public var completionTokens: Int
+    public var totalTokens: Int
+    /// Provider-specific detail objects (`completion_tokens_details`...), passed through as they came.
+    public var details: JSONObject
+
+    public init(promptTokens: Int, completionTokens: Int, totalTokens: Int? = nil, details: JSONObject = JSONObject()) {
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+        self.totalTokens = totalTokens ?? promptTokens + completionTokens
+        self.details = details
+    }
+
+    public func write(to writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.key("prompt_tokens")
+        writer.int(promptTokens)
+        writer.key("completion_tokens")
+        writer.int(completionTokens)
+        writer.key("total_tokens")
+        writer.int(totalTokens)
+        for (name, value) in details {
+            writer.key(name)
+            writer.value(value)
+        }
+        writer.endObject()
+    }
+}

@@ -1,0 +1,41 @@
+/// Why a stream ended in an `error` event, with what the model server said when it said anything.
+public struct StreamFailure: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Stable, documented error codes: consumers branch on these.
+    public struct Code: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        /// The model server answered with a non-2xx status or an `{"error":...}` body.
+        public static let upstreamError = Code(rawValue: "upstream_error")
+        /// The model server could not be reached (DNS, refused, TLS).
+        public static let upstreamUnavailable = Code(rawValue: "upstream_unavailable")
+        /// Connect, first-token, idle or total timeout.
+        public static let upstreamTimeout = Code(rawValue: "upstream_timeout")
+        /// The connection dropped or the stream was malformed after it started.
+        public static let upstreamDisconnected = Code(rawValue: "upstream_disconnected")
+        public static let upstreamProtocol = Code(rawValue: "upstream_protocol_error")
+        /// The bridge is stopping and the grace period ran out.
+        public static let shutdown = Code(rawValue: "shutdown")
+        public static let internalError = Code(rawValue: "internal_error")
+    }
+
+    public var code: Code
+    public var message: String
+    /// The HTTP status the model server answered with, when there was one.
+    public var upstreamStatus: Int?
+    /// Seconds the model server asked us to wait (`Retry-After`), when it did.
+    public var retryAfter: Double?
+
+    public init(code: Code, message: String, upstreamStatus: Int? = nil, retryAfter: Double? = nil) {
+        self.code = code
+        self.message = message
+        self.upstreamStatus = upstreamStatus
+        self.retryAfter = retryAfter
+    }
+
+    public var description: String {
+        if let upstreamStatus { return "\(code) (upstream status \(upstreamStatus)): \(message)" }
+        return "\(code): \(message)"
+    }
+}

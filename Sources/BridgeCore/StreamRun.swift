@@ -1,0 +1,109 @@
+import Logging
+import Synchronization
+
+/// One run of one stream: numbers its events and guarantees exactly one terminal event, whichever
+/// of the model, a cancel or a shutdown gets there first.
+public final class StreamRun: LLMReceiver, Sendable {
+    public let uid: String
+    public let epoch: String
+    public let model: String
+
+    private struct State {
+        var nextSeq = 1
+        var finished = false
+        var call: (any LLMCall)?
+        var cancelRequested = false
+        var finishReason: String?
+        var usage: Usage?
+    }
+
+    private let sinks: [any EventSink]
+    private let logger: Logger
+    private let onFinish: @Sendable (StreamRun) -> Void
+    private let state = Mutex(State())
+
+    init(uid: String, model: String, sinks: [any EventSink], logger: Logger, onFinish: @escaping @Sendable (StreamRun) -> Void) {
+        self.uid = uid
+        self.epoch = StreamID.generateEpoch()
+        self.model = model
+        self.sinks = sinks
+        self.logger = logger
+        self.onFinish = onFinish
+    }
+
+    public var isFinished: Bool { state.withLock { $0.finished } }
+
+    func begin(client: any LLMClient, request: UpstreamRequest) {
+        emit(.start(epoch: epoch, model: model))
+        let call = client.start(request, receiver: self)
+        let cancelNow = state.withLock { state -> Bool in
+            state.call = call
+            return state.cancelRequested || state.finished
+        }
+        if cancelNow { call.cancel() }
+    }
+
+    /// Ends the stream with `cancelled` and aborts the model call.
+    public func cancel() {
+        terminate(.cancelled)
+    }
+
+    /// Ends the stream with an error and aborts the model call.
+    public func fail(_ failure: StreamFailure) {
+        terminate(.error(failure))
+    }
+
+    // MARK: - LLMReceiver
+
+    public func llmDidProduce(_ output: LLMOutput) {
+        switch output {
+        case .text(let text): if !text.isEmpty { emit(.delta(text: text)) }
+        case .reasoning(let text): if !text.isEmpty { emit(.reasoning(text: text)) }
+        case .toolCall(let call): emit(.toolCall(call))
+        case .finishReason(let reason): state.withLock { $0.finishReason = reason }
+        case .usage(let usage): state.withLock { $0.usage = usage }
+        }
+    }
+
+    public func llmDidFinish(_ failure: StreamFailure?) {
+        if let failure {
+            logger.info("stream failed", metadata: ["stream.id": "\(uid)", "error": "\(failure)"])
+            finish(with: .error(failure), cancelCall: false)
+        } else {
+            let (reason, usage) = state.withLock { ($0.finishReason, $0.usage) }
+            finish(with: .done(finishReason: reason ?? "stop", usage: usage), cancelCall: false)
+        }
+    }
+
+    // MARK: - Internals
+
+    private func terminate(_ kind: StreamEvent.Kind) {
+        finish(with: kind, cancelCall: true)
+    }
+
+    private func finish(with kind: StreamEvent.Kind, cancelCall: Bool) {
+        let (emitted, call) = state.withLock { state -> (Bool, (any LLMCall)?) in
+            guard !state.finished else { return (false, nil) }
+            state.cancelRequested = cancelCall
+            deliver(kind, state: &state)
+            state.finished = true
+            return (true, cancelCall ? state.call : nil)
+        }
+        call?.cancel()
+        if emitted { onFinish(self) }
+    }
+
+    private func emit(_ kind: StreamEvent.Kind) {
+        state.withLock { state in
+            guard !state.finished else { return }
+            deliver(kind, state: &state)
+        }
+    }
+
+    /// Called with the lock held so every sink sees events in seq order, whatever thread sent them.
+    private func deliver(_ kind: StreamEvent.Kind, state: inout State) {
+        let event = StreamEvent(uid: uid, seq: state.nextSeq, kind: kind)
+        state.nextSeq += 1
+        for sink in sinks { sink.deliver(event) }
+    }
+}
