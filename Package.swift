@@ -40,18 +40,20 @@ let package = Package(
         .target(
             name: "HTTPIngress",
             dependencies: ["BridgeCore", "OpenAIWire", "WebServer", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "SimulatedModel", dependencies: ["BridgeCore"]),
         .target(
             name: "MockLLM",
-            dependencies: ["BridgeCore", "OpenAIWire", "OpenAIUpstream", "WebServer"]),
+            dependencies: ["BridgeCore", "OpenAIWire", "SimulatedModel", "WebServer"]),
         .target(
             name: "BridgeConfig",
-            dependencies: ["BridgeCore", "AMQP", .product(name: "Yams", package: "Yams")]),
+            dependencies: ["BridgeCore", .product(name: "Yams", package: "Yams")]),
 
         // MARK: - The executable: parse, load, wire
         .executableTarget(
             name: "tokenbridge",
             dependencies: [
-                "BridgeCore", "BridgeConfig", "OpenAIUpstream", "HTTPIngress", "MockLLM", "WebServer", "Curl",
+                "BridgeCore", "BridgeConfig", "OpenAIUpstream", "SimulatedModel", "HTTPIngress", "MockLLM", "WebServer",
+                "Curl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -61,7 +63,8 @@ let package = Package(
         .testTarget(name: "OpenAIWireTests", dependencies: ["OpenAIWire", "BridgeCore"]),
         .testTarget(name: "OpenAIUpstreamTests", dependencies: ["OpenAIUpstream", "Curl", "WebServer", "BridgeCore"]),
         .testTarget(name: "BridgeConfigTests", dependencies: ["BridgeConfig", "BridgeCore"]),
-        .testTarget(name: "CurlTests", dependencies: ["Curl", "WebServer"]),
+        .testTarget(name: "CurlTests", dependencies: ["Curl"]),
+        .testTarget(name: "SimulatedModelTests", dependencies: ["SimulatedModel", "BridgeCore"]),
     ],
     swiftLanguageModes: [.v6]
 )
