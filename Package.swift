@@ -42,9 +42,6 @@ let package = Package(
             dependencies: ["BridgeCore", "OpenAIWire", "WebServer", .product(name: "Logging", package: "swift-log")]),
         .target(name: "SimulatedModel", dependencies: ["BridgeCore"]),
         .target(
-            name: "MockLLM",
-            dependencies: ["BridgeCore", "OpenAIWire", "SimulatedModel", "WebServer"]),
-        .target(
             name: "BridgeConfig",
             dependencies: ["BridgeCore", .product(name: "Yams", package: "Yams")]),
 
@@ -52,7 +49,7 @@ let package = Package(
         .executableTarget(
             name: "tokenbridge",
             dependencies: [
-                "BridgeCore", "BridgeConfig", "OpenAIUpstream", "SimulatedModel", "HTTPIngress", "MockLLM", "WebServer",
+                "BridgeCore", "BridgeConfig", "OpenAIUpstream", "SimulatedModel", "HTTPIngress", "WebServer",
                 "Curl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

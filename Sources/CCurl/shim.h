@@ -2,6 +2,7 @@
 #define TOKENBRIDGE_CCURL_SHIM_H
 #include <curl/curl.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 
 // curl_easy_setopt, curl_easy_getinfo and curl_multi_setopt are variadic, which Swift cannot call.
 // One typed wrapper per argument kind; function-pointer options need their own exact type.
@@ -32,10 +33,22 @@ static inline CURLcode tb_curl_easy_getinfo_long(CURL *handle, CURLINFO info, lo
 static inline CURLcode tb_curl_easy_getinfo_pointer(CURL *handle, CURLINFO info, void **value) {
     return curl_easy_getinfo(handle, info, value);
 }
+static inline CURLcode tb_curl_easy_getinfo_off_t(CURL *handle, CURLINFO info, curl_off_t *value) {
+    return curl_easy_getinfo(handle, info, value);
+}
 static inline CURLMcode tb_curl_multi_setopt_long(CURLM *handle, CURLMoption option, long value) {
     return curl_multi_setopt(handle, option, value);
 }
 // CURL_WRITEFUNC_PAUSE is a macro over a cast; expose it as a plain value.
 static inline size_t tb_curl_writefunc_pause(void) { return CURL_WRITEFUNC_PAUSE; }
+
+// CURL_GLOBAL_ALL is a macro built from other macros; expose the flags as a plain value.
+static inline long tb_curl_global_all(void) { return CURL_GLOBAL_ALL; }
+
+// Names the calling thread (the curl loop thread) for top -H and debuggers. pthread_setname_np is a
+// GNU extension Swift's Glibc module does not declare, and prctl is variadic.
+static inline void tb_curl_name_current_thread(const char *name) {
+    prctl(PR_SET_NAME, (unsigned long)name, 0UL, 0UL, 0UL);
+}
 
 #endif

@@ -1,0 +1,45 @@
+extension BridgeConfiguration {
+    /// Where prompts come from.
+    public struct Ingress: Sendable, Equatable {
+        public var http: HTTP
+        public var rabbitmq: RabbitMQ
+
+        public init(http: HTTP = HTTP(), rabbitmq: RabbitMQ = RabbitMQ()) {
+            self.http = http
+            self.rabbitmq = rabbitmq
+        }
+    }
+}
+
+extension BridgeConfiguration.Ingress {
+    /// Prompts over HTTP (`/v1/chat/completions` and the compatibility routes).
+    public struct HTTP: Sendable, Equatable {
+        public var enabled: Bool
+
+        public init(enabled: Bool = true) {
+            self.enabled = enabled
+        }
+    }
+
+    /// Prompts from a RabbitMQ queue, as chatgpt-queue consumed them.
+    public struct RabbitMQ: Sendable, Equatable {
+        /// Off by default so a machine without a broker starts cleanly.
+        public var enabled: Bool
+        /// `amqp://` or `amqps://` broker URL (chatgpt-queue's `RABBITMQ_URL`); also used by the response-queue sink.
+        public var url: String
+        /// Durable queue the prompts arrive on.
+        public var queue: String
+        /// Unacked prompts held at once; 0 means `pipeline.max_concurrent_streams`.
+        public var prefetch: Int
+
+        public init(
+            enabled: Bool = false, url: String = "amqp://guest:guest@localhost:5672/", queue: String = "chat_incoming",
+            prefetch: Int = 0
+        ) {
+            self.enabled = enabled
+            self.url = url
+            self.queue = queue
+            self.prefetch = prefetch
+        }
+    }
+}

@@ -1,0 +1,20 @@
+extension BridgeConfiguration {
+    /// Limits and lifetimes of streams inside the bridge, whatever their ingress and sinks.
+    public struct Pipeline: Sendable, Equatable {
+        /// Streams generating at once; more are refused with 429 (HTTP) or left in the queue (RabbitMQ).
+        public var maxConcurrentStreams: Int
+        /// How long a finished stream's events stay readable for resume and late subscribers.
+        public var retention: Duration
+        /// On shutdown, how long in-flight streams may finish before they end with a terminal event.
+        public var shutdownGrace: Duration
+
+        public init(
+            maxConcurrentStreams: Int = 1000, retention: Duration = .seconds(600),
+            shutdownGrace: Duration = .seconds(10)
+        ) {
+            self.maxConcurrentStreams = maxConcurrentStreams
+            self.retention = retention
+            self.shutdownGrace = shutdownGrace
+        }
+    }
+}

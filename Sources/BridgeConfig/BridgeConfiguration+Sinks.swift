@@ -1,0 +1,94 @@
+extension BridgeConfiguration {
+    /// A kind of destination for a stream's events.
+    public enum SinkName: String, Sendable, CaseIterable {
+        /// The embedded channel server (`/connection/websocket`).
+        case websocket
+        /// A RabbitMQ response queue per stream.
+        case rabbitmq
+        /// An external Centrifugo, through its HTTP API.
+        case centrifugo
+    }
+
+    /// Where tokens go: which sinks a stream uses, and how each one publishes.
+    public struct Sinks: Sendable, Equatable {
+        /// Sinks of a stream whose request names none.
+        public var `default`: [SinkName]
+        /// Sinks a request may ask for; anything else is refused with 400.
+        public var allowed: [SinkName]
+        public var rabbitmq: RabbitMQ
+        public var websocket: WebSocket
+        public var centrifugo: Centrifugo
+
+        public init(
+            default: [SinkName] = [.websocket], allowed: [SinkName] = [.websocket, .rabbitmq, .centrifugo],
+            rabbitmq: RabbitMQ = RabbitMQ(), websocket: WebSocket = WebSocket(), centrifugo: Centrifugo = Centrifugo()
+        ) {
+            self.default = `default`
+            self.allowed = allowed
+            self.rabbitmq = rabbitmq
+            self.websocket = websocket
+            self.centrifugo = centrifugo
+        }
+    }
+}
+
+extension BridgeConfiguration.Sinks {
+    /// The response-queue sink: one queue `<prefix><uid>` per stream, one message per event.
+    public struct RabbitMQ: Sendable, Equatable {
+        /// Body of each message.
+        public enum Format: String, Sendable, CaseIterable {
+            /// The stream event JSON.
+            case json
+            /// Raw token text, as chatgpt-queue published it.
+            case text
+            /// OpenAI `chat.completion.chunk` JSON.
+            case openai
+        }
+
+        /// chatgpt-queue's `response_`; the queue name is this plus the stream id.
+        public var responseQueuePrefix: String
+        public var format: Format
+        /// Idle time after which the broker deletes a response queue nobody reads (`x-expires`).
+        public var queueExpires: Duration
+
+        public init(
+            responseQueuePrefix: String = "response_", format: Format = .json, queueExpires: Duration = .seconds(600)
+        ) {
+            self.responseQueuePrefix = responseQueuePrefix
+            self.format = format
+            self.queueExpires = queueExpires
+        }
+    }
+
+    /// The embedded channel sink; its settings live under `channels`, this section is a placeholder for symmetry.
+    public struct WebSocket: Sendable, Equatable {
+        public init() {}
+    }
+
+    /// The external Centrifugo publisher.
+    public struct Centrifugo: Sendable, Equatable {
+        /// Shape of the publish API.
+        public enum APIStyle: String, Sendable, CaseIterable {
+            /// `POST {api_url}/publish` with `X-API-Key` (Centrifugo v5 and later).
+            case v5
+            /// `POST {api_url}` with `{"method":"publish","params":...}` and `Authorization: apikey`.
+            case legacy
+        }
+
+        /// HTTP API base, e.g. `http://centrifugo:8000/api`; empty disables the sink.
+        public var apiURL: String
+        public var apiKey: String
+        public var apiStyle: APIStyle
+        /// Channel of a stream; `{uid}` is replaced by the stream id.
+        public var channelTemplate: String
+
+        public init(
+            apiURL: String = "", apiKey: String = "", apiStyle: APIStyle = .v5, channelTemplate: String = "stream_{uid}"
+        ) {
+            self.apiURL = apiURL
+            self.apiKey = apiKey
+            self.apiStyle = apiStyle
+            self.channelTemplate = channelTemplate
+        }
+    }
+}

@@ -1,0 +1,101 @@
+extension BridgeConfiguration {
+    /// Every range and cross-key problem, for configurations built in code; `load` already runs this.
+    public func validate() -> [ConfigProblem] {
+        validate(sources: [:])
+    }
+
+    func validate(sources: [String: ConfigSource]) -> [ConfigProblem] {
+        var checker = ConfigChecker(sources: sources)
+        checkServer(&checker)
+        checkLLM(&checker)
+        checkPipelineAndIngress(&checker)
+        checkSinks(&checker)
+        checkChannels(&checker)
+        return checker.problems
+    }
+
+    // MARK: - Sections
+
+    private func checkServer(_ checker: inout ConfigChecker) {
+        checker.require(!server.host.isEmpty, "server.host", "must not be empty; 0.0.0.0 listens on every interface")
+        checker.require(server.port, in: 1...65535, "server.port")
+        checker.require(!server.apiKeys.contains(""), "server.api_keys", "must not contain an empty key")
+        checker.requireOrigins(server.allowedOrigins, "server.allowed_origins")
+        checker.requirePositive(server.sseKeepalive, "server.sse_keepalive")
+        checker.require(server.limits.maxBodyBytes, in: 1024...Int.max, "server.limits.max_body_bytes")
+        // libwebsockets keeps header sizes in 16 bits.
+        checker.require(server.limits.maxHeaderBytes, in: 1024...65535, "server.limits.max_header_bytes")
+    }
+
+    private func checkLLM(_ checker: inout ConfigChecker) {
+        if llm.provider == .openai {
+            checker.require(
+                !llm.url.isEmpty, "llm.url", "must be set when llm.provider is openai", blaming: "llm.provider")
+        }
+        checker.requireURL(llm.url, schemes: ["http", "https"], "llm.url")
+        checker.require(
+            !(llm.forceModel && llm.model.isEmpty), "llm.model", "must be set when llm.force_model is true",
+            blaming: "llm.force_model")
+        checker.requirePositive(llm.timeouts.connect, "llm.timeouts.connect")
+        checker.requirePositive(llm.timeouts.firstToken, "llm.timeouts.first_token")
+        checker.requirePositive(llm.timeouts.idle, "llm.timeouts.idle")
+        checker.requirePositive(llm.timeouts.total, "llm.timeouts.total")
+        checker.require(llm.retries, in: 0...10, "llm.retries")
+        checker.requirePositive(llm.retryBackoff, "llm.retry_backoff")
+        checker.require(
+            llm.retryBackoffMax >= llm.retryBackoff, "llm.retry_backoff_max",
+            "must be at least llm.retry_backoff (\(ConfigDuration.format(llm.retryBackoff)))")
+        checker.require(llm.simulated.tokens, in: 1...1_000_000, "llm.simulated.tokens")
+        checker.require(llm.simulated.rate >= 0, "llm.simulated.rate", "must be 0 (as fast as possible) or more")
+    }
+
+    private func checkPipelineAndIngress(_ checker: inout ConfigChecker) {
+        checker.require(pipeline.maxConcurrentStreams, in: 1...Int.max, "pipeline.max_concurrent_streams")
+        checker.requireNotNegative(pipeline.retention, "pipeline.retention")
+        checker.requireNotNegative(pipeline.shutdownGrace, "pipeline.shutdown_grace")
+        // Checked even when the ingress is off: the response-queue sink connects with the same URL.
+        checker.requireURL(ingress.rabbitmq.url, schemes: ["amqp", "amqps"], "ingress.rabbitmq.url")
+        checker.require(!ingress.rabbitmq.url.isEmpty, "ingress.rabbitmq.url", "must not be empty")
+        if ingress.rabbitmq.enabled {
+            checker.require(
+                !ingress.rabbitmq.queue.isEmpty, "ingress.rabbitmq.queue", "must be set when the ingress is enabled",
+                blaming: "ingress.rabbitmq.enabled")
+        }
+        // basic.qos carries the prefetch count in 16 bits.
+        checker.require(ingress.rabbitmq.prefetch, in: 0...65535, "ingress.rabbitmq.prefetch")
+    }
+
+    private func checkSinks(_ checker: inout ConfigChecker) {
+        let notAllowed = sinks.default.filter { !sinks.allowed.contains($0) }
+        checker.require(
+            notAllowed.isEmpty, "sinks.default",
+            "\(notAllowed.map(\.rawValue).joined(separator: ", ")) must also be in sinks.allowed")
+        checker.require(
+            sinks.rabbitmq.queueExpires >= .milliseconds(1), "sinks.rabbitmq.queue_expires",
+            "must be at least 1ms (the broker's x-expires minimum)")
+        let centrifugo = sinks.centrifugo
+        checker.requireURL(centrifugo.apiURL, schemes: ["http", "https"], "sinks.centrifugo.api_url")
+        if sinks.default.contains(.centrifugo) {
+            checker.require(
+                !centrifugo.apiURL.isEmpty, "sinks.centrifugo.api_url",
+                "must be set when sinks.default includes centrifugo",
+                blaming: "sinks.default")
+        }
+        checker.require(
+            centrifugo.channelTemplate.contains("{uid}"), "sinks.centrifugo.channel_template",
+            "must contain {uid}, or every stream would publish to the same channel")
+    }
+
+    private func checkChannels(_ checker: inout ConfigChecker) {
+        checker.requirePositive(channels.pingInterval, "channels.ping_interval")
+        checker.require(channels.historySize, in: 1...Int.max, "channels.history_size")
+        checker.requirePositive(channels.historyTTL, "channels.history_ttl")
+        if channels.auth.mode == .token {
+            checker.require(
+                !channels.auth.hmacSecret.isEmpty, "channels.auth.hmac_secret",
+                "must be set when channels.auth.mode is token",
+                blaming: "channels.auth.mode")
+        }
+        checker.requireOrigins(channels.allowedOrigins, "channels.allowed_origins")
+    }
+}

@@ -1,0 +1,39 @@
+import CCurl
+
+/// Owns the libcurl multi handle.
+final class MultiHandle: @unchecked Sendable {
+    // @unchecked: curl_multi_wakeup is the one libcurl call allowed from any thread, and it is the
+    // only use of `raw` off the loop thread. Cleanup waits for deinit (after the loop thread ended and
+    // every CurlMultiLoop reference is gone) so a late wakeup from another thread never hits a freed
+    // handle.
+    let raw: UnsafeMutableRawPointer
+
+    /// Idle keep-alive connections kept by the multi's connection cache. libcurl's default (4x the
+    /// number of easy handles, but only grown when handles are added) thrashes when a thousand
+    /// streams start together; 2048 keeps one per concurrent stream with room to spare.
+    static let maxCachedConnections = 2048
+
+    init() throws(CurlError) {
+        guard CurlGlobal.initCode == CURLE_OK.rawValue else {
+            throw .setupFailed("curl_global_init", code: Int32(bitPattern: CurlGlobal.initCode))
+        }
+        guard let raw = curl_multi_init() else { throw .setupFailed("curl_multi_init") }
+        self.raw = raw
+        _ = tb_curl_multi_setopt_long(raw, CURLMOPT_MAXCONNECTS, Self.maxCachedConnections)
+    }
+
+    /// Makes a curl_multi_poll in progress (or the next one) return at once. Any thread.
+    func wakeup() {
+        _ = curl_multi_wakeup(raw)
+    }
+
+    deinit {
+        curl_multi_cleanup(raw)
+    }
+}
+
+/// Process-wide libcurl initialisation, done once: Swift runs a global's initialiser exactly once,
+/// thread-safely, on first use (before any loop thread exists, since the first MultiHandle asks).
+enum CurlGlobal {
+    static let initCode: UInt32 = curl_global_init(tb_curl_global_all()).rawValue
+}

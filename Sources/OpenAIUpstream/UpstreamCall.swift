@@ -1,0 +1,163 @@
+import BridgeCore
+import Curl
+import OpenAIWire
+import Synchronization
+
+/// One generation against the model server: the attempts, their timeouts, and the decoding of
+/// the answer as it streams in. Curl calls it on the loop thread; `cancel` may come from anywhere.
+final class UpstreamCall: CurlTransferDelegate, LLMCall, Sendable {
+    struct State {
+        var attempt = 0
+        var transfer: CurlTransferID?
+        var status = 0
+        var retryAfter: Double?
+        var errorBody: [UInt8] = []
+        var sse = SSEDecoder()
+        var chunks = ChatChunkDecoder()
+        /// A token reached the receiver: from here on a failure ends the stream, never retries.
+        var delivered = false
+        var finished = false
+        var sawEnd = false
+    }
+
+    private let client: OpenAIUpstreamClient
+    private let receiver: any LLMReceiver
+    private let body: [UInt8]
+    private let retry: RetryPolicy
+    private let deadline: ContinuousClock.Instant
+    private let state = Mutex(State())
+    private static let maximumErrorBody = 64 * 1024
+
+    init(client: OpenAIUpstreamClient, request: UpstreamRequest, receiver: any LLMReceiver) {
+        self.client = client
+        self.receiver = receiver
+        let configuration = client.configuration
+        retry = RetryPolicy(retries: configuration.retries, base: configuration.retryBackoff, maximum: configuration.retryBackoffMax)
+        deadline = ContinuousClock.now.advanced(by: configuration.totalTimeout)
+        var upstream = request.body
+        upstream["model"] = .string(request.model)
+        upstream["stream"] = .bool(true)
+        // Usage comes only when asked for; the bridge always wants it for the `done` event.
+        if upstream["stream_options"] == nil {
+            upstream["stream_options"] = ["include_usage": true]
+        }
+        body = JSONValue.object(upstream).jsonBytes
+    }
+
+    func begin() {
+        startAttempt(notBefore: nil)
+    }
+
+    func cancel() {
+        let transfer = state.withLock { state -> CurlTransferID? in
+            guard !state.finished else { return nil }
+            state.finished = true
+            return state.transfer
+        }
+        if let transfer { client.loop.cancel(transfer) }
+    }
+
+    private func startAttempt(notBefore: ContinuousClock.Instant?) {
+        let configuration = client.configuration
+        let remaining = deadline - (notBefore ?? .now)
+        let request = CurlRequest(
+            url: configuration.chatCompletionsURL, method: "POST",
+            headers: configuration.authorizationHeaders + [
+                ("Content-Type", "application/json"), ("Accept", "text/event-stream"),
+            ],
+            body: body, connectTimeout: configuration.connectTimeout, totalTimeout: max(remaining, .milliseconds(1)))
+        let proceed = state.withLock { state -> Bool in
+            guard !state.finished else { return false }
+            state.attempt += 1
+            state.status = 0
+            state.retryAfter = nil
+            state.errorBody = []
+            state.sse = SSEDecoder()
+            state.chunks = ChatChunkDecoder()
+            state.sawEnd = false
+            return true
+        }
+        guard proceed else { return }
+        let id = client.loop.start(request, delegate: self, notBefore: notBefore)
+        let firstToken = (notBefore ?? .now).advanced(by: configuration.connectTimeout + configuration.firstTokenTimeout)
+        let cancelled = state.withLock { state -> Bool in
+            state.transfer = id
+            return state.finished
+        }
+        if cancelled {
+            client.loop.cancel(id)
+            return
+        }
+        client.loop.setDeadline(id, min(firstToken, deadline), reason: "no first token within \(configuration.firstTokenTimeout)")
+    }
+
+    // MARK: - CurlTransferDelegate
+
+    func curlTransfer(_ id: CurlTransferID, didReceiveHead status: Int, headers: [(name: String, value: String)]) {
+        let retryAfter = RetryPolicy.parseRetryAfter(headers.first { $0.name.lowercased() == "retry-after" }?.value)
+        state.withLock { state in
+            state.status = status
+            state.retryAfter = retryAfter
+        }
+    }
+
+    func curlTransfer(_ id: CurlTransferID, didReceive body: UnsafeRawBufferPointer) {
+        var outputs: [LLMOutput] = []
+        var failure: StreamFailure?
+        state.withLock { state in
+            guard !state.finished else { return }
+            guard (200..<300).contains(state.status) else {
+                let room = Self.maximumErrorBody - state.errorBody.count
+                if room > 0 { state.errorBody.append(contentsOf: body.prefix(room)) }
+                return
+            }
+            do {
+                for message in try state.sse.feed(body) {
+                    outputs += try state.chunks.decode(message)
+                    if state.chunks.isDone { state.sawEnd = true }
+                }
+            } catch let error as StreamFailure {
+                failure = error
+            } catch {
+                failure = StreamFailure(code: .upstreamProtocol, message: "\(error)")
+            }
+            if outputs.contains(where: Self.isToken) { state.delivered = true }
+            if failure != nil { state.finished = true }
+        }
+        if outputs.contains(where: Self.isToken) {
+            let idle = client.configuration.idleTimeout
+            client.loop.setDeadline(id, min(ContinuousClock.now.advanced(by: idle), deadline), reason: "no token for \(idle)")
+        }
+        for output in outputs { receiver.llmDidProduce(output) }
+        if let failure {
+            client.loop.cancel(id)
+            receiver.llmDidFinish(failure)
+        }
+    }
+
+    func curlTransfer(_ id: CurlTransferID, didCompleteWith error: CurlError?) {
+        let outcome = state.withLock { state -> Outcome in
+            guard !state.finished, state.transfer == id else { return .ignore }
+            let outcome = Self.outcome(of: &state, error: error, retry: retry, deadline: deadline)
+            if case .retry = outcome {} else { state.finished = true }
+            return outcome
+        }
+        switch outcome {
+        case .ignore: return
+        case .success(let tail):
+            for output in tail { receiver.llmDidProduce(output) }
+            receiver.llmDidFinish(nil)
+        case .failure(let failure): receiver.llmDidFinish(failure)
+        case .retry(let delay):
+            client.logger.info("retrying upstream call", metadata: ["delay": "\(delay)"])
+            startAttempt(notBefore: ContinuousClock.now.advanced(by: delay))
+        }
+    }
+
+    private static func isToken(_ output: LLMOutput) -> Bool {
+        switch output {
+        case .text, .reasoning, .toolCall: return true
+        case .finishReason, .usage: return false
+        }
+    }
+}

@@ -1,0 +1,146 @@
+import BridgeCore
+
+/// Turns the `data` of each SSE message of one upstream `chat.completion.chunk` stream into model
+/// outputs. One decoder per upstream stream: it carries the think-tag state, the tool-call index
+/// assignment and what the chunks said about the stream (`id`, `model`).
+///
+/// Reasoning arrives as `delta.reasoning_content` (DeepSeek, vLLM), `delta.reasoning` (Ollama,
+/// OpenRouter, newer vLLM) or inline `<think>…</think>` in `content`; all of it becomes
+/// `.reasoning`, never `.text`. Unknown fields are ignored. Only choice 0 is read: the bridge
+/// asks for one choice.
+public struct ChatChunkDecoder: Sendable {
+    /// Whether `data: [DONE]` arrived; later messages are ignored.
+    public private(set) var isDone = false
+    /// The chunk `id` the model server sent (the last non-empty one).
+    public private(set) var id: String?
+    /// The `model` the model server reported (the last non-empty one).
+    public private(set) var model: String?
+    /// `system_fingerprint` (`fp_ollama` on Ollama), when sent.
+    public private(set) var systemFingerprint: String?
+    /// Whether a chunk carried a `finish_reason`: the answer is complete even if the server then
+    /// closes without `[DONE]`.
+    public private(set) var sawFinishReason = false
+    /// Chunks decoded, `[DONE]` not counted.
+    public private(set) var chunkCount = 0
+
+    private var thinkTags: ThinkTagSplitter
+    private var toolCallIndexer = ToolCallIndexer()
+
+    /// - Parameter splitsThinkTags: look for inline `<think>` at the start of the content.
+    public init(splitsThinkTags: Bool = true) {
+        thinkTags = ThinkTagSplitter(enabled: splitsThinkTags)
+    }
+
+    /// Decodes one SSE message. `event: error` throws its message as `.upstreamError`; other named
+    /// events are not chat chunks and are ignored.
+    public mutating func decode(_ message: SSEMessage) throws(StreamFailure) -> [LLMOutput] {
+        switch message.event {
+        case "message":
+            return try decode(data: message.data)
+        case "error":
+            throw UpstreamErrorBody(text: message.data).failure()
+        default:
+            return []
+        }
+    }
+
+    /// Decodes one `data` payload: a chunk, `[DONE]`, or an error object.
+    public mutating func decode(data: String) throws(StreamFailure) -> [LLMOutput] {
+        guard !isDone else { return [] }
+        switch Self.classify(data) {
+        case .blank:
+            return []
+        case .done:
+            isDone = true
+            return thinkTags.finish()
+        case .json:
+            break
+        }
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(data)
+        } catch {
+            throw StreamFailure(
+                code: .upstreamProtocol,
+                message: "The model server sent a chunk that is not valid JSON (\(error)): \(UpstreamErrorBody.shortened(data))")
+        }
+        guard let chunk = value.objectValue else {
+            throw StreamFailure(
+                code: .upstreamProtocol, message: "The model server sent a chunk that is a JSON \(value.typeName), not an object.")
+        }
+        chunkCount += 1
+        return try decode(chunk: chunk)
+    }
+
+    /// Releases content held back while a think tag was undecided; call when the stream ends
+    /// without `[DONE]`.
+    public mutating func finish() -> [LLMOutput] {
+        thinkTags.finish()
+    }
+
+    // MARK: - Chunks
+
+    private mutating func decode(chunk: JSONObject) throws(StreamFailure) -> [LLMOutput] {
+        if let error = chunk["error"], !error.isNull {
+            throw (UpstreamErrorBody(json: .object(chunk)) ?? UpstreamErrorBody(message: error.jsonString)).failure()
+        }
+        if chunk["object"]?.stringValue == "error" {
+            // Older vLLM streams its ErrorResponse flat: {"object":"error","message":…}.
+            throw (UpstreamErrorBody(json: .object(chunk)) ?? UpstreamErrorBody(message: "")).failure()
+        }
+        if let text = chunk["id"]?.stringValue, !text.isEmpty { id = text }
+        if let text = chunk["model"]?.stringValue, !text.isEmpty { model = text }
+        if let text = chunk["system_fingerprint"]?.stringValue, !text.isEmpty { systemFingerprint = text }
+
+        var outputs: [LLMOutput] = []
+        for choice in chunk["choices"]?.arrayValue ?? [] {
+            guard let choice = choice.objectValue, (choice["index"]?.intValue ?? 0) == 0 else { continue }
+            decode(choice: choice, into: &outputs)
+        }
+        // Groq reports usage under x_groq rather than at the top level.
+        if let usage = Usage(openAI: chunk["usage"] ?? chunk["x_groq"]?["usage"]) {
+            outputs.append(.usage(usage))
+        }
+        return outputs
+    }
+
+    private mutating func decode(choice: JSONObject, into outputs: inout [LLMOutput]) {
+        if let delta = choice["delta"]?.objectValue {
+            // vLLM in transition sends the same text under both names: take one, never both.
+            if let reasoning = Self.nonEmpty(delta["reasoning_content"]) ?? nil {
+                outputs.append(.reasoning(reasoning))
+            }
+            if let content = delta["content"]?.stringValue {
+                outputs.append(contentsOf: thinkTags.feed(content))
+            }
+            if let refusal = Self.nonEmpty(delta["refusal"]) {
+                outputs.append(.text(refusal))
+            }
+            for call in delta["tool_calls"]?.arrayValue ?? [] {
+                if let piece = toolCallIndexer.delta(from: call) { outputs.append(.toolCall(piece)) }
+            }
+        }
+        if let reason = Self.nonEmpty(choice["finish_reason"]) {
+            outputs.append(contentsOf: thinkTags.finish())
+            outputs.append(.finishReason(reason))
+            sawFinishReason = true
+        }
+    }
+
+    // MARK: - Helpers
+
+    private enum PayloadKind { case blank, done, json }
+
+    private static func classify(_ data: String) -> PayloadKind {
+        let utf8 = data.utf8
+        guard let first = utf8.first(where: { !ThinkTagSplitter.isWhitespace($0) }) else { return .blank }
+        guard first == UInt8(ascii: "["), utf8.count <= 32 else { return .json }
+        let trimmed = utf8.filter { !ThinkTagSplitter.isWhitespace($0) }
+        return trimmed.elementsEqual("[DONE]".utf8) ? .done : .json
+    }
+
+    private static func nonEmpty(_ value: JSONValue?) -> String? {
+        guard let text = value?.stringValue, !text.isEmpty else { return nil }
+        return text
+    }
+}

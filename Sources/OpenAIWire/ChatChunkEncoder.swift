@@ -1,0 +1,139 @@
+import BridgeCore
+
+/// Turns one stream's events into OpenAI `chat.completion.chunk` JSON, for an HTTP caller that
+/// asked for `stream: true`. One encoder per response: `id` and `created` stay fixed for the
+/// stream, as OpenAI's do.
+///
+/// Payloads are returned unframed; wrap each with `SSEFrame.data` and end the response with
+/// `SSEFrame.done`.
+public struct ChatChunkEncoder: Sendable {
+    /// `chatcmpl-<uid>`.
+    public let id: String
+    /// Unix seconds, the same on every chunk.
+    public let created: Int
+    /// Starts as given and becomes the `start` event's model.
+    public private(set) var model: String
+    /// The client asked `stream_options.include_usage`: a usage-only chunk follows the last choice.
+    public let includeUsage: Bool
+
+    public init(uid: String, model: String = "", includeUsage: Bool = false, created: Int? = nil) {
+        self.id = "chatcmpl-" + uid
+        self.model = model
+        self.includeUsage = includeUsage
+        self.created = created ?? UnixTime.now()
+    }
+
+    /// The chunk payloads for one event: none, one, or for `done` with usage requested, two.
+    public mutating func encode(_ event: StreamEvent) -> [[UInt8]] {
+        switch event.kind {
+        case .start(_, let model):
+            if !model.isEmpty { self.model = model }
+            return [chunk { writer in
+                writer.key("role")
+                writer.string("assistant")
+                writer.key("content")
+                writer.string("")
+            }]
+        case .delta(let text):
+            return [chunk { writer in
+                writer.key("content")
+                writer.string(text)
+            }]
+        case .reasoning(let text):
+            return [chunk { writer in
+                writer.key("reasoning_content")
+                writer.string(text)
+            }]
+        case .toolCall(let call):
+            return [chunk { writer in Self.write(call, to: &writer) }]
+        case .done(let finishReason, let usage):
+            let last = chunk(finishReason: finishReason) { _ in }
+            guard includeUsage else { return [last] }
+            return [last, usageChunk(usage ?? Usage(promptTokens: 0, completionTokens: 0))]
+        case .error(let failure):
+            return [OpenAIErrorEncoder.encode(failure)]
+        case .cancelled:
+            return [
+                OpenAIErrorEncoder.encode(
+                    message: "The stream was cancelled.", type: "server_error", code: "cancelled")
+            ]
+        }
+    }
+
+    // MARK: - Chunks
+
+    private func chunk(finishReason: String? = nil, delta: (inout JSONWriter) -> Void) -> [UInt8] {
+        var writer = JSONWriter(capacity: 160 + model.utf8.count)
+        writeHeader(to: &writer)
+        writer.key("choices")
+        writer.beginArray()
+        writer.beginObject()
+        writer.key("index")
+        writer.int(0)
+        writer.key("delta")
+        writer.beginObject()
+        delta(&writer)
+        writer.endObject()
+        writer.key("finish_reason")
+        if let finishReason { writer.string(finishReason) } else { writer.null() }
+        writer.endObject()
+        writer.endArray()
+        writer.endObject()
+        return writer.bytes
+    }
+
+    /// OpenAI's final chunk under include_usage: no choices, only usage. Zeros stand in when the
+    /// model server reported none, since clients that asked read the field unconditionally.
+    private func usageChunk(_ usage: Usage) -> [UInt8] {
+        var writer = JSONWriter(capacity: 224)
+        writeHeader(to: &writer)
+        writer.key("choices")
+        writer.beginArray()
+        writer.endArray()
+        writer.key("usage")
+        usage.write(to: &writer)
+        writer.endObject()
+        return writer.bytes
+    }
+
+    private func writeHeader(to writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.key("id")
+        writer.string(id)
+        writer.key("object")
+        writer.string("chat.completion.chunk")
+        writer.key("created")
+        writer.int(created)
+        writer.key("model")
+        writer.string(model)
+    }
+
+    /// `"tool_calls":[…]` for one piece: `id`, `type` and `name` only on the pieces that carry
+    /// them (the first), as OpenAI streams it.
+    private static func write(_ call: ToolCallDelta, to writer: inout JSONWriter) {
+        writer.key("tool_calls")
+        writer.beginArray()
+        writer.beginObject()
+        writer.key("index")
+        writer.int(call.index)
+        if let id = call.id {
+            writer.key("id")
+            writer.string(id)
+        }
+        if call.id != nil || call.name != nil {
+            writer.key("type")
+            writer.string("function")
+        }
+        writer.key("function")
+        writer.beginObject()
+        if let name = call.name {
+            writer.key("name")
+            writer.string(name)
+        }
+        writer.key("arguments")
+        writer.string(call.arguments)
+        writer.endObject()
+        writer.endObject()
+        writer.endArray()
+    }
+}

@@ -1,0 +1,50 @@
+/// One request/response on a connection, owned by the server thread.
+final class Exchange {
+    enum Phase {
+        /// Reading the request body.
+        case receiving
+        /// The handler has the request; nothing written yet.
+        case awaitingResponse
+        /// A head is queued; the next writeable callback sends it.
+        case headQueued
+        /// Head sent; body bytes flow as they come.
+        case sendingBody
+        /// The final bytes are written; the next writeable callback completes the transaction.
+        case completing
+        /// A refused request whose body was not read: close once the answer is flushed.
+        case closing
+    }
+
+    let id: UInt64
+    let wsi: OpaquePointer
+    var phase = Phase.receiving
+    var method = ""
+    var path = ""
+    var query: [(name: String, value: String)] = []
+    var headers: [(name: String, value: String)] = []
+    var peerAddress = ""
+    var body: [UInt8] = []
+    /// Set when the body went over the limit: the rest is read and dropped, then 413 is sent.
+    var bodyOverflow = false
+    var head: HTTPResponseHead?
+    /// Nil while streaming with no known length.
+    var contentLength: Int?
+    var pending: [UInt8] = []
+    var finishRequested = false
+    var clientGoneCallbacks: [@Sendable () -> Void] = []
+    var heartbeat: StreamHeartbeat?
+    var lastWrite = ContinuousClock.now
+    /// Close instead of keeping the connection alive once the response is out.
+    var closeWhenDone = false
+
+    init(id: UInt64, wsi: OpaquePointer) {
+        self.id = id
+        self.wsi = wsi
+    }
+
+    var isStreaming: Bool { contentLength == nil }
+
+    func request() -> HTTPRequest {
+        HTTPRequest(method: method, path: path, query: query, headers: headers, body: body, peerAddress: peerAddress)
+    }
+}

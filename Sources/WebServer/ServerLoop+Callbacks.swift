@@ -1,0 +1,141 @@
+import CLibWebSockets
+
+/// The one C callback of the HTTP protocol; finds the loop through the context's user pointer.
+func webServerCallback(
+    wsi: OpaquePointer?, reason: lws_callback_reasons, user: UnsafeMutableRawPointer?,
+    input: UnsafeMutableRawPointer?, length: Int
+) -> Int32 {
+    guard let wsi, let context = lws_get_context(wsi), let raw = lws_context_user(context) else {
+        return lws_callback_http_dummy(wsi, reason, user, input, length)
+    }
+    let loop = Unmanaged<ServerLoop>.fromOpaque(raw).takeUnretainedValue()
+    return loop.handle(wsi: wsi, reason: reason, session: user, input: input, length: length)
+}
+
+extension ServerLoop {
+    /// Per-session memory holds only the current exchange id, never a Swift reference.
+    private func exchangeID(_ session: UnsafeMutableRawPointer?) -> UInt64 {
+        session?.load(as: UInt64.self) ?? 0
+    }
+
+    func handle(
+        wsi: OpaquePointer, reason: lws_callback_reasons, session: UnsafeMutableRawPointer?,
+        input: UnsafeMutableRawPointer?, length: Int
+    ) -> Int32 {
+        switch reason {
+        case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+            drainInbox()
+            return 0
+        case LWS_CALLBACK_HTTP:
+            return beginExchange(wsi: wsi, session: session, uri: input)
+        case LWS_CALLBACK_HTTP_BODY:
+            guard let exchange = exchanges[exchangeID(session)], let input else { return 0 }
+            receiveBody(exchange, bytes: UnsafeRawBufferPointer(start: input, count: length))
+            return 0
+        case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+            guard let exchange = exchanges[exchangeID(session)], exchange.phase == .receiving else { return 0 }
+            if exchange.bodyOverflow {
+                refuse(exchange, status: 413, message: bodyTooLargeMessage, close: false)
+            } else {
+                dispatch(exchange)
+            }
+            return 0
+        case LWS_CALLBACK_HTTP_WRITEABLE:
+            guard let exchange = exchanges[exchangeID(session)] else { return 0 }
+            return writeStep(exchange)
+        case LWS_CALLBACK_TIMER:
+            if let exchange = exchanges[exchangeID(session)] { heartbeatTick(exchange) }
+            return 0
+        case LWS_CALLBACK_HTTP_FILE_COMPLETION:
+            return lws_http_transaction_completed(wsi) != 0 ? -1 : 0
+        case LWS_CALLBACK_CLOSED_HTTP, LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+            if let exchange = exchanges[exchangeID(session)], exchange.wsi == wsi {
+                clientGone(exchange)
+            }
+            return 0
+        default:
+            return lws_callback_http_dummy(wsi, reason, session, input, length)
+        }
+    }
+
+    var bodyTooLargeMessage: String {
+        "The request body is larger than the limit of \(configuration.maxBodyBytes) bytes."
+    }
+
+    /// A new request on the connection: read its head, refuse it early if it is too big, and
+    /// either wait for its body or hand it to the handler now.
+    private func beginExchange(wsi: OpaquePointer, session: UnsafeMutableRawPointer?, uri: UnsafeMutableRawPointer?) -> Int32 {
+        let id = nextExchangeID
+        nextExchangeID += 1
+        session?.storeBytes(of: id, as: UInt64.self)
+        let exchange = Exchange(id: id, wsi: wsi)
+        exchanges[id] = exchange
+        let headerBytes = readHead(into: exchange, uri: uri)
+        if headerBytes > configuration.maxHeaderBytes {
+            refuse(
+                exchange, status: 431,
+                message: "The request headers are larger than the limit of \(configuration.maxHeaderBytes) bytes.",
+                close: true)
+            return 0
+        }
+        guard Self.methodsWithBody.contains(exchange.method) else {
+            dispatch(exchange)
+            return 0
+        }
+        let declared = exchange.headers.first { $0.name == "content-length" }.flatMap { Int($0.value) }
+        let chunked = exchange.headers.contains { $0.name == "transfer-encoding" }
+        if let declared, declared > configuration.maxBodyBytes {
+            // Read and drop a moderately oversized body so the client sees the 413 instead of a
+            // reset; give up on the connection when it is absurdly large.
+            if declared > Self.drainLimit {
+                refuse(exchange, status: 413, message: bodyTooLargeMessage, close: true)
+            } else {
+                exchange.bodyOverflow = true
+            }
+            return 0
+        }
+        if (declared ?? 0) == 0 && !chunked {
+            dispatch(exchange)
+        }
+        return 0
+    }
+
+    static let methodsWithBody: Set<String> = ["POST", "PUT", "PATCH"]
+    /// Oversized bodies up to this size are read and discarded; bigger ones close the connection.
+    static let drainLimit = 64 << 20
+
+    private func receiveBody(_ exchange: Exchange, bytes: UnsafeRawBufferPointer) {
+        guard exchange.phase == .receiving, !exchange.bodyOverflow else { return }
+        if exchange.body.count + bytes.count > configuration.maxBodyBytes {
+            exchange.bodyOverflow = true
+            exchange.body = []
+            return
+        }
+        exchange.body.append(contentsOf: bytes)
+    }
+
+    /// Gives the request to the handler; falls back to a static file or 404.
+    func dispatch(_ exchange: Exchange) {
+        exchange.phase = .awaitingResponse
+        let request = exchange.request()
+        let responder = HTTPResponder(exchange: exchange.id, loop: self)
+        switch handler.handle(request, responder: responder) {
+        case .handled:
+            return
+        case .notARoute:
+            if request.method == "GET" || request.method == "HEAD", serveStaticFile(exchange, request: request) {
+                return
+            }
+            let response = handler.errorResponse(status: 404, message: "No route for \(request.method) \(request.path).", request: request)
+            responder.respond(response)
+        }
+    }
+
+    /// Answers a request the server itself refused, in the application's error shape.
+    func refuse(_ exchange: Exchange, status: Int, message: String, close: Bool) {
+        exchange.phase = .awaitingResponse
+        exchange.closeWhenDone = close
+        let response = handler.errorResponse(status: status, message: message, request: exchange.request())
+        post(.respond(exchange.id, response))
+    }
+}

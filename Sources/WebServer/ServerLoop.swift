@@ -1,0 +1,141 @@
+import CLibWebSockets
+import Foundation
+import Logging
+import Synchronization
+
+/// The libwebsockets context and everything that touches it, on one thread.
+///
+/// Other threads only append to `inbox` and call `lws_cancel_service`, the one libwebsockets call
+/// that is safe from anywhere; the server thread drains the inbox in EVENT_WAIT_CANCELLED.
+final class ServerLoop: @unchecked Sendable {
+    // @unchecked: `context` is written once before the server thread starts serving and only read
+    // afterwards; `exchanges`, `nextExchangeID` and `scratch` are touched only on the server thread;
+    // everything shared across threads is in `inbox` (a Mutex) or an Atomic.
+
+    enum Command {
+        case respond(UInt64, HTTPResponse)
+        case startStream(UInt64, HTTPResponseHead, StreamHeartbeat?)
+        case write(UInt64, [UInt8])
+        case finish(UInt64, [UInt8])
+        case onClientGone(UInt64, @Sendable () -> Void)
+    }
+
+    static let scratchCapacity = 64 * 1024
+
+    let configuration: WebServerConfiguration
+    let handler: any HTTPHandler
+    let logger: Logger
+
+    private let inbox = Mutex<[Command]>([])
+    private let wakeRequested = Atomic<Bool>(false)
+    let stopRequested = Atomic<Bool>(false)
+    let flushDeadline = Mutex<ContinuousClock.Instant?>(nil)
+    private(set) var context: OpaquePointer?
+
+    var exchanges: [UInt64: Exchange] = [:]
+    var nextExchangeID: UInt64 = 1
+    /// One reusable write buffer with the LWS_PRE headroom every lws_write needs.
+    let scratch: UnsafeMutableRawPointer
+
+    init(configuration: WebServerConfiguration, handler: any HTTPHandler, logger: Logger) {
+        self.configuration = configuration
+        self.handler = handler
+        self.logger = logger
+        scratch = UnsafeMutableRawPointer.allocate(byteCount: Int(TB_LWS_PRE) + Self.scratchCapacity, alignment: 16)
+    }
+
+    deinit {
+        scratch.deallocate()
+    }
+
+    func attach(context: OpaquePointer) {
+        self.context = context
+    }
+
+    /// Queues a command for the server thread and wakes it, once per batch.
+    func post(_ command: Command) {
+        inbox.withLock { $0.append(command) }
+        if !wakeRequested.exchange(true, ordering: .acquiringAndReleasing), let context {
+            lws_cancel_service(context)
+        }
+    }
+
+    func wake() {
+        if let context { lws_cancel_service(context) }
+    }
+
+    /// Applies queued commands; called on the server thread.
+    func drainInbox() {
+        wakeRequested.store(false, ordering: .releasing)
+        let commands = inbox.withLock { inbox -> [Command] in
+            let taken = inbox
+            inbox.removeAll(keepingCapacity: true)
+            return taken
+        }
+        for command in commands { apply(command) }
+    }
+
+    private func apply(_ command: Command) {
+        switch command {
+        case .respond(let id, let response):
+            guard let exchange = exchanges[id], exchange.phase == .awaitingResponse else { return }
+            exchange.head = response.head
+            exchange.contentLength = response.body.count
+            exchange.pending = response.body
+            exchange.finishRequested = true
+            exchange.phase = .headQueued
+            lws_callback_on_writable(exchange.wsi)
+        case .startStream(let id, let head, let heartbeat):
+            guard let exchange = exchanges[id], exchange.phase == .awaitingResponse else { return }
+            exchange.head = head
+            exchange.contentLength = nil
+            exchange.heartbeat = heartbeat
+            exchange.phase = .headQueued
+            lws_callback_on_writable(exchange.wsi)
+            if let heartbeat { armTimer(exchange, after: heartbeat.interval) }
+        case .write(let id, let bytes):
+            // Writes may come before the head (a producer started before `startStream` was posted):
+            // they wait in `pending`; a whole `respond` replaces them.
+            guard let exchange = exchanges[id], exchange.isStreaming, !exchange.finishRequested else { return }
+            exchange.pending.append(contentsOf: bytes)
+            if exchange.phase == .sendingBody { lws_callback_on_writable(exchange.wsi) }
+        case .finish(let id, let bytes):
+            guard let exchange = exchanges[id], exchange.isStreaming, !exchange.finishRequested else { return }
+            exchange.pending.append(contentsOf: bytes)
+            exchange.finishRequested = true
+            if exchange.phase == .sendingBody { lws_callback_on_writable(exchange.wsi) }
+        case .onClientGone(let id, let callback):
+            if let exchange = exchanges[id] {
+                exchange.clientGoneCallbacks.append(callback)
+            } else {
+                callback()
+            }
+        }
+    }
+
+    func armTimer(_ exchange: Exchange, after interval: Duration) {
+        let micros = max(1000, interval.components.seconds * 1_000_000 + interval.components.attoseconds / 1_000_000_000_000)
+        lws_set_timer_usecs(exchange.wsi, lws_usec_t(micros))
+    }
+
+    /// The exchange ended before its response did: tell whoever is producing it.
+    func clientGone(_ exchange: Exchange) {
+        exchanges[exchange.id] = nil
+        let callbacks = exchange.clientGoneCallbacks
+        exchange.clientGoneCallbacks = []
+        for callback in callbacks { callback() }
+    }
+
+    var hasUnflushedResponses: Bool {
+        exchanges.values.contains { $0.phase != .receiving && $0.phase != .awaitingResponse }
+    }
+}
+
+extension ServerLoop {
+    /// True once a stop was requested and queued responses are out (or the flush time is up).
+    var shouldExit: Bool {
+        guard stopRequested.load(ordering: .acquiring) else { return false }
+        if !hasUnflushedResponses { return true }
+        return flushDeadline.withLock { $0.map { ContinuousClock.now >= $0 } ?? true }
+    }
+}

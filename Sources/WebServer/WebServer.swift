@@ -1,0 +1,112 @@
+import CLibWebSockets
+import Foundation
+import Logging
+import Synchronization
+
+/// The embedded HTTP server: one libwebsockets context serviced by one thread, one port.
+public final class WebServer: Sendable {
+    public struct StartError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    private let loop: ServerLoop
+    private let stopped = Mutex<Bool>(false)
+    private let finished = DispatchSemaphore(value: 0)
+
+    public init(configuration: WebServerConfiguration, handler: any HTTPHandler, logger: Logger) {
+        loop = ServerLoop(configuration: configuration, handler: handler, logger: logger)
+    }
+
+    public var configuration: WebServerConfiguration { loop.configuration }
+
+    /// Creates the context and starts serving; throws when the port cannot be bound.
+    public func start() throws {
+        let signal = StartSignal()
+        let loop = self.loop
+        let finished = self.finished
+        let thread = Thread {
+            ServerThread.run(loop: loop, signal: signal, finished: finished)
+        }
+        thread.name = "lws-server"
+        thread.stackSize = 1 << 20
+        thread.start()
+        signal.ready.wait()
+        if let message = signal.failure.withLock({ $0 }) {
+            throw StartError(description: message)
+        }
+    }
+
+    /// Stops serving: gives queued responses up to `flushTimeout` to go out, then closes every
+    /// connection and destroys the context on its own thread. Idempotent.
+    public func stop(flushTimeout: Duration = .seconds(2)) {
+        let alreadyStopped = stopped.withLock { stopped -> Bool in
+            defer { stopped = true }
+            return stopped
+        }
+        guard !alreadyStopped, loop.context != nil else { return }
+        loop.flushDeadline.withLock { $0 = ContinuousClock.now.advanced(by: flushTimeout) }
+        loop.stopRequested.store(true, ordering: .releasing)
+        // lws_service may sleep until the next event; keep poking it until the thread is out.
+        while finished.wait(timeout: .now() + .milliseconds(20)) == .timedOut {
+            loop.wake()
+        }
+    }
+}
+
+/// The body of the server thread: create, serve, destroy, all on this one thread.
+enum ServerThread {
+    static func run(loop: ServerLoop, signal: StartSignal, finished: DispatchSemaphore) {
+        let protocols = UnsafeMutablePointer<lws_protocols>.allocate(capacity: 2)
+        let protocolName = strdup("http")
+        let interface = loop.configuration.host.isEmpty || loop.configuration.host == "0.0.0.0" ? nil : strdup(loop.configuration.host)
+        defer {
+            protocols.deallocate()
+            free(protocolName)
+            free(interface)
+            finished.signal()
+        }
+        protocols[0] = lws_protocols()
+        protocols[0].name = UnsafePointer(protocolName)
+        protocols[0].callback = webServerCallback
+        protocols[0].per_session_data_size = MemoryLayout<UInt64>.size
+        protocols[1] = lws_protocols()
+
+        var info = lws_context_creation_info()
+        info.port = Int32(loop.configuration.port)
+        info.iface = UnsafePointer(interface)
+        info.protocols = UnsafePointer(protocols)
+        info.user = Unmanaged.passUnretained(loop).toOpaque()
+        // Room for the configured header limit plus the request line, so an oversized header
+        // section is answered with 431 by us rather than dropped by lws.
+        info.max_http_header_data2 = UInt32(min(loop.configuration.maxHeaderBytes + 8192, 65535))
+        info.max_http_header_pool2 = 4096
+        info.count_threads = 1
+        info.timeout_secs = 30
+        info.keepalive_timeout = 60
+        if interface == nil || !(loop.configuration.host.contains(":")) {
+            info.options |= UInt64(LWS_SERVER_OPTION_DISABLE_IPV6)
+        }
+        tb_lws_set_log_level(LLL_ERR)
+
+        guard let context = lws_create_context(&info) else {
+            signal.failure.withLock {
+                $0 = "could not listen on \(loop.configuration.host):\(loop.configuration.port) (in use or not permitted)"
+            }
+            signal.ready.signal()
+            return
+        }
+        loop.attach(context: context)
+        loop.logger.info("HTTP server listening", metadata: ["port": "\(loop.configuration.port)"])
+        signal.ready.signal()
+        while !loop.shouldExit {
+            if lws_service(context, 0) < 0 { break }
+        }
+        lws_context_destroy(context)
+    }
+}
+
+/// How the server thread tells `start()` whether it is listening.
+final class StartSignal: Sendable {
+    let ready = DispatchSemaphore(value: 0)
+    let failure = Mutex<String?>(nil)
+}

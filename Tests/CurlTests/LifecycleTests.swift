@@ -1,0 +1,98 @@
+import Curl
+import Glibc
+import Testing
+
+extension CurlMultiLoopTests {
+    @Test func refusedConnectionIsCouldNotConnect() async throws {
+        let refusing = try refusingPort()
+        defer { close(refusing.fd) }
+        let loop = try CurlMultiLoop()
+        defer { loop.shutdown() }
+        let delegate = RecordingDelegate()
+
+        loop.start(CurlRequest(url: "http://127.0.0.1:\(refusing.port)/"), delegate: delegate)
+        #expect(await eventually { delegate.isComplete })
+        let error = try #require(delegate.snapshot.error)
+        #expect(error.kind == .couldNotConnect)
+        #expect(error.curlCode == 7)
+        // The message carries libcurl's error buffer, which names the port.
+        #expect(error.message.contains("\(refusing.port)"))
+        #expect(delegate.snapshot.events == [.complete])
+    }
+
+    @Test func shutdownCompletesEverythingWithShutdown() async throws {
+        let server = try TestHTTPServer()
+        defer { server.stop() }
+        let loop = try CurlMultiLoop(name: "curl-shutdown")
+        let streams = (0..<3).map { _ in RecordingDelegate() }
+        for (index, delegate) in streams.enumerated() {
+            loop.start(CurlRequest(url: server.url("/forever?id=s\(index)&interval=5")), delegate: delegate)
+        }
+        let delayed = RecordingDelegate()
+        loop.start(CurlRequest(url: server.url("/fixed?id=delayed")), delegate: delayed, notBefore: .now + .seconds(60))
+        #expect(await eventually { streams.allSatisfy { $0.snapshot.bodyCalls > 0 } })
+        #expect(loop.activeTransfers == 4)
+
+        loop.shutdown()
+        // shutdown joined the thread: every delegate has been told, exactly once.
+        for delegate in streams + [delayed] {
+            #expect(delegate.snapshot.completions.count == 1)
+            #expect(delegate.snapshot.error?.kind == .shutdown)
+        }
+        #expect(loop.activeTransfers == 0)
+        for index in 0..<3 {
+            #expect(await eventually { server.request("s\(index)")?.clientClosedEarly == true })
+        }
+
+        // After shutdown a start completes at once, and shutdown stays harmless.
+        let late = RecordingDelegate()
+        loop.start(CurlRequest(url: server.url("/fixed?id=late")), delegate: late)
+        #expect(late.snapshot.error?.kind == .shutdown)
+        loop.shutdown()
+        loop.cancel(CurlTransferID(rawValue: 1))
+        #expect(server.request("late") == nil)
+    }
+
+    @Test func performReturnsTheWholeResponse() async throws {
+        let server = try TestHTTPServer()
+        defer { server.stop() }
+        let loop = try CurlMultiLoop()
+        defer { loop.shutdown() }
+
+        let response = try await loop.perform(CurlRequest(url: server.url("/fixed?id=p1&status=201&body=hello")))
+        #expect(response.status == 201)
+        #expect(response.body == Array("hello".utf8))
+        #expect(response.header("x-test") == "fixed")
+
+        let streamed = try await loop.perform(CurlRequest(url: server.url("/stream?id=p2&chunks=3&size=5")))
+        #expect(streamed.body.count == 15)
+
+        do {
+            _ = try await loop.perform(CurlRequest(url: server.url("/stream?id=p3&chunks=50&size=10")), maxBodyBytes: 100)
+            Issue.record("a body over the cap must fail")
+        } catch {
+            #expect(error.kind == .transport)
+            #expect(error.message.contains("larger than 100"))
+        }
+        #expect(await eventually { server.request("p3")?.clientClosedEarly == true })
+    }
+
+    @Test func cancellingThePerformingTaskCancelsTheTransfer() async throws {
+        let server = try TestHTTPServer()
+        defer { server.stop() }
+        let loop = try CurlMultiLoop()
+        defer { loop.shutdown() }
+
+        let task = Task { () async throws(CurlError) -> CurlResponse in
+            try await loop.perform(CurlRequest(url: server.url("/silent?id=task")))
+        }
+        #expect(await eventually { server.request("task") != nil })
+        task.cancel()
+        let result = await task.result
+        #expect(throws: CurlError.self) { try result.get() }
+        if case .failure(let error) = result {
+            #expect((error as? CurlError)?.kind == .cancelled)
+        }
+        #expect(await eventually { server.request("task")?.clientClosedEarly == true })
+    }
+}

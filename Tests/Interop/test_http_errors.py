@@ -1,0 +1,374 @@
+"""Every error status of the HTTP API at the wire level (httpx): status, OpenAI-shaped JSON body, and
+the bridge still serving afterwards."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+
+import httpx
+import openai
+import pytest
+
+from conftest import Bridge, chat_body, raw_http, unique_uid
+from sse import assert_error_json, iter_sse
+
+CHAT = "/v1/chat/completions"
+JSON = {"content-type": "application/json"}
+
+
+def post_raw(bridge: Bridge, body: bytes | str, headers: dict | None = None, path: str = CHAT) -> httpx.Response:
+    with bridge.client() as client:
+        return client.post(path, content=body, headers={**JSON, **(headers or {})})
+
+
+# MARK: - 400
+
+
+BAD_BODIES = {
+    "not-json": b"{this is not json",
+    "empty-body": b"",
+    "json-array": b"[1, 2, 3]",
+    "json-string": b'"hello"',
+    "missing-messages": json.dumps({"model": "sim"}),
+    "null-messages": json.dumps({"model": "sim", "messages": None}),
+    "empty-messages": json.dumps({"model": "sim", "messages": []}),
+    "messages-string": json.dumps({"model": "sim", "messages": "hello"}),
+    "message-not-object": json.dumps({"model": "sim", "messages": ["hello"]}),
+    "message-without-role": json.dumps({"model": "sim", "messages": [{"content": "hi"}]}),
+    "stream-string": json.dumps({**chat_body(), "stream": "yes"}),
+    "model-number": json.dumps({**chat_body(), "model": 5}),
+    "uid-number": json.dumps({**chat_body(), "uid": 123}),
+    "uid-empty": json.dumps({**chat_body(), "uid": ""}),
+    "uid-space": json.dumps({**chat_body(), "uid": "has space"}),
+    "uid-slash": json.dumps({**chat_body(), "uid": "a/b"}),
+    "uid-unicode": json.dumps({**chat_body(), "uid": "ünïcode"}),
+    "uid-129-chars": json.dumps({**chat_body(), "uid": "u" * 129}),
+    "username-number": json.dumps({**chat_body(), "username": 7}),
+    "stream-options-string": json.dumps({**chat_body(), "stream": True, "stream_options": "usage"}),
+}
+
+
+def _bad_cases() -> list:
+    cases = []
+    for name, body in sorted(BAD_BODIES.items()):
+        cases.append(pytest.param(body, id=name))
+        parsed = json.loads(body) if isinstance(body, str) else None
+        if isinstance(parsed, dict) and "stream" not in parsed:
+            # The same mistake in a streaming request still gets a JSON error, not an SSE stream.
+            cases.append(pytest.param(json.dumps({**parsed, "stream": True}), id=name + "-stream"))
+    return cases
+
+
+@pytest.mark.parametrize("body", _bad_cases())
+def test_400_bad_body(bridge: Bridge, body: bytes | str, request: pytest.FixtureRequest) -> None:
+    name = request.node.callspec.id
+    error = assert_error_json(post_raw(bridge, body), 400)
+    assert error["type"] == "invalid_request_error", error
+    if name.startswith("uid-"):
+        assert error["param"] == "uid", error
+    bridge.ping()
+
+
+def test_uid_128_chars_is_accepted(bridge: Bridge) -> None:
+    uid = (unique_uid("max").replace("-", "_") + "Az09_.:-" * 16)[:128]
+    assert len(uid) == 128
+    with bridge.client() as client:
+        response = client.post(CHAT, json=chat_body(uid=uid, username="alice"))
+    assert response.status_code == 200, response.text
+    assert response.headers.get("x-stream-id") == uid
+
+
+# MARK: - 404 / 405
+
+
+@pytest.mark.parametrize("method,path", [("GET", "/v1/nope"), ("POST", "/v1/nope"), ("GET", "/v1/chat")])
+def test_404_unknown_route(bridge: Bridge, method: str, path: str) -> None:
+    with bridge.client() as client:
+        response = client.request(method, path, json=chat_body() if method == "POST" else None)
+    assert_error_json(response, 404)
+    bridge.ping()
+
+
+def test_404_missing_static_file(bridge: Bridge) -> None:
+    with bridge.client() as client:
+        response = client.get("/no-such-file-here.html")
+    assert response.status_code == 404, response.text[:300]
+    bridge.ping()
+
+
+@pytest.mark.parametrize(
+    "method,path,allowed",
+    [("GET", CHAT, "POST"), ("PUT", CHAT, "POST"), ("DELETE", "/ping", "GET"), ("POST", "/v1/models", "GET"),
+     ("POST", "/health", "GET")],
+)
+def test_405_wrong_method(bridge: Bridge, method: str, path: str, allowed: str) -> None:
+    with bridge.client() as client:
+        response = client.request(method, path, content=b"{}" if method in ("POST", "PUT") else None, headers=JSON)
+    assert_error_json(response, 405)
+    allow = [m.strip() for m in response.headers.get("allow", "").split(",")]
+    assert allowed in allow, f"Allow header {response.headers.get('allow')!r} should list {allowed}"
+    assert method not in allow
+    bridge.ping()
+
+
+# MARK: - 413 / 415 / 422
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"]
+)
+def test_415_wrong_content_type(bridge: Bridge, content_type: str) -> None:
+    error = assert_error_json(post_raw(bridge, json.dumps(chat_body()), {"content-type": content_type}), 415)
+    assert error["type"] == "invalid_request_error"
+    bridge.ping()
+
+
+def test_json_content_type_with_charset_is_accepted(bridge: Bridge) -> None:
+    response = post_raw(bridge, json.dumps(chat_body()), {"content-type": "application/json; charset=utf-8"})
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("n", [2, 0, 5])
+def test_422_n_not_one(bridge: Bridge, n: int) -> None:
+    for stream in (False, True):
+        error = assert_error_json(post_raw(bridge, json.dumps(chat_body(n=n, stream=stream))), 422)
+        assert error["param"] == "n", error
+    bridge.ping()
+
+
+def test_n_equal_one_is_accepted(bridge: Bridge) -> None:
+    response = post_raw(bridge, json.dumps(chat_body(n=1)))
+    assert response.status_code == 200, response.text
+
+
+def big_chat(size: int) -> bytes:
+    """A valid chat request of exactly `size` bytes."""
+    skeleton = json.dumps(chat_body("")).encode()
+    body = json.dumps(chat_body("x" * (size - len(skeleton)))).encode()
+    assert len(body) == size
+    return body
+
+
+def test_413_body_over_default_limit(bridge: Bridge) -> None:
+    body = big_chat(1_572_864)  # 1.5 MiB > 1 MiB default
+    try:
+        response = post_raw(bridge, body)
+    except httpx.TransportError as error:
+        pytest.fail(f"the bridge dropped the connection instead of answering 413: {error!r}")
+    error = assert_error_json(response, 413)
+    assert error["type"] == "invalid_request_error"
+    bridge.ping()
+
+
+def test_body_just_under_default_limit_is_accepted(bridge: Bridge) -> None:
+    response = post_raw(bridge, big_chat(1_048_576 - 1024))
+    assert response.status_code == 200, response.text[:500]
+    bridge.ping()
+
+
+def test_413_configured_limit(start_bridge) -> None:
+    bridge = start_bridge({"server": {"limits": {"max_body_bytes": 4096}}})
+    assert post_raw(bridge, big_chat(4000)).status_code == 200
+    try:
+        response = post_raw(bridge, big_chat(5000))
+    except httpx.TransportError as error:
+        pytest.fail(f"the bridge dropped the connection instead of answering 413: {error!r}")
+    assert_error_json(response, 413)
+    bridge.ping()
+
+
+def test_413_without_sending_the_body(bridge: Bridge) -> None:
+    """A Content-Length over the limit is refused from the head alone (no 1 MiB upload needed)."""
+    head = (
+        f"POST {CHAT} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {50 * 1024 * 1024}\r\n\r\n"
+    ).encode()
+    started = time.monotonic()
+    data = raw_http(bridge.port, head + b'{"messages":', timeout=5.0)
+    assert data.startswith(b"HTTP/1.1 413"), data[:300]
+    assert time.monotonic() - started < 4.5, "the 413 should not wait for the body"
+    bridge.ping()
+
+
+# MARK: - 431 and the 16 KB header boundary
+
+
+def test_header_of_15kb_is_accepted(bridge: Bridge) -> None:
+    with bridge.client() as client:
+        response = client.post(CHAT, json=chat_body(), headers={"x-padding": "p" * 15 * 1024})
+        assert response.status_code == 200, response.text[:300]
+        response = client.get("/ping", headers={"x-padding": "p" * 15 * 1024})
+        assert response.status_code == 200
+    bridge.ping()
+
+
+def test_431_header_over_16kb(bridge: Bridge) -> None:
+    with bridge.client(timeout=10.0) as client:
+        try:
+            response = client.post(CHAT, json=chat_body(), headers={"x-padding": "p" * 17 * 1024})
+        except httpx.TimeoutException:
+            pytest.fail("a 17 KB header made the bridge hang")
+        except httpx.TransportError as error:
+            pytest.fail(f"a 17 KB header got the connection dropped instead of 431: {error!r}")
+    assert_error_json(response, 431)
+    bridge.ping()
+
+
+def test_many_headers_over_16kb_in_total(bridge: Bridge) -> None:
+    headers = {f"x-pad-{i}": "q" * 1000 for i in range(20)}  # 20 KB over 20 headers
+    with bridge.client(timeout=10.0) as client:
+        try:
+            response = client.get("/ping", headers=headers)
+        except httpx.TimeoutException:
+            pytest.fail("20 KB of headers made the bridge hang")
+        except httpx.TransportError:
+            response = None  # a clean close is tolerated here; the single-header test demands 431
+    if response is not None:
+        assert response.status_code == 431, (response.status_code, response.text[:300])
+    bridge.ping()
+
+
+# MARK: - 401
+
+
+@pytest.fixture
+def keyed_bridge(start_bridge) -> Bridge:
+    return start_bridge({"server": {"api_keys": ["key-one", "key-two"]}})
+
+
+@pytest.mark.parametrize(
+    "authorization", [None, "Bearer wrong", "Bearer ", "Basic a2V5LW9uZTo=", "key-one", "Bearer key-one-and-more"]
+)
+def test_401_missing_or_bad_key(keyed_bridge: Bridge, authorization: str | None) -> None:
+    headers = {"authorization": authorization} if authorization is not None else {}
+    with keyed_bridge.client() as client:
+        for method, path, body in (("POST", CHAT, chat_body()), ("GET", "/v1/models", None)):
+            response = client.request(method, path, json=body, headers=headers)
+            error = assert_error_json(response, 401)
+            assert error["type"] == "authentication_error", error
+    keyed_bridge.ping()
+
+
+def test_api_key_accepted(keyed_bridge: Bridge, uid: str) -> None:
+    with keyed_bridge.client() as client:
+        for key in ("key-one", "key-two"):
+            response = client.post(CHAT, json=chat_body(uid=f"{uid}-{key}"), headers={"authorization": f"Bearer {key}"})
+            assert response.status_code == 200, response.text
+        # Liveness and readiness stay open for probes.
+        assert client.get("/ping").status_code == 200
+        assert client.get("/health").status_code == 200
+
+
+def test_api_key_with_the_sdk(keyed_bridge: Bridge, uid: str) -> None:
+    with pytest.raises(openai.AuthenticationError):
+        keyed_bridge.openai(api_key="wrong").chat.completions.create(model="sim", messages=chat_body()["messages"])
+    chunks = keyed_bridge.openai(api_key="key-two").chat.completions.create(
+        model="sim", messages=chat_body()["messages"], stream=True, extra_body={"uid": uid}
+    )
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+
+
+# MARK: - 429
+
+
+def test_429_over_max_concurrent_streams(start_bridge, uid: str) -> None:
+    bridge = start_bridge(
+        {"pipeline": {"max_concurrent_streams": 1}, "llm": {"simulated": {"tokens": 2000, "rate": 20}}}
+    )
+    with bridge.client() as client:
+        with client.stream("POST", CHAT, json=chat_body(uid=uid, stream=True)) as first:
+            assert first.status_code == 200
+            events = iter_sse(first)
+            assert next(events)[0] == "data"  # the stream is running
+            for stream in (False, True):
+                response = client.post(CHAT, json=chat_body(uid=unique_uid(), stream=stream))
+                error = assert_error_json(response, 429)
+                assert error["type"] == "rate_limit_error", error
+            bridge.ping()
+        # The slot frees once the first client is gone.
+        deadline = time.monotonic() + 5
+        while True:
+            with client.stream("POST", CHAT, json=chat_body(uid=unique_uid(), stream=True)) as again:
+                if again.status_code == 200:
+                    break
+                assert again.status_code == 429, again.read()
+            assert time.monotonic() < deadline, "the stream slot was not released after the client left"
+            time.sleep(0.05)
+
+
+# MARK: - CORS
+
+
+def test_cors_preflight_any_origin(bridge: Bridge) -> None:
+    headers = {
+        "origin": "http://example.test",
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "authorization, content-type",
+    }
+    with bridge.client() as client:
+        response = client.options(CHAT, headers=headers)
+    assert response.status_code == 204, (response.status_code, response.text)
+    assert response.headers.get("access-control-allow-origin") in ("*", "http://example.test"), response.headers
+    assert "POST" in response.headers.get("access-control-allow-methods", ""), response.headers
+    allowed = response.headers.get("access-control-allow-headers", "").lower()
+    assert "content-type" in allowed and "authorization" in allowed, response.headers
+    bridge.ping()
+
+
+def test_cors_headers_on_answers_and_errors(bridge: Bridge, uid: str) -> None:
+    origin = {"origin": "http://example.test"}
+    with bridge.client() as client:
+        ok = client.post(CHAT, json=chat_body(uid=uid), headers=origin)
+        bad = client.post(CHAT, content=b"nope", headers={**origin, **JSON})
+        with client.stream("POST", CHAT, json=chat_body(uid=uid + "-s", stream=True), headers=origin) as sse:
+            sse_headers = sse.headers
+            sse.read()
+    for response_headers in (ok.headers, bad.headers, sse_headers):
+        assert response_headers.get("access-control-allow-origin") in ("*", "http://example.test"), response_headers
+    assert "x-stream-id" in ok.headers.get("access-control-expose-headers", "").lower(), ok.headers
+
+
+def test_cors_restricted_origins(start_bridge, uid: str) -> None:
+    bridge = start_bridge({"server": {"allowed_origins": ["https://app.example"]}})
+    preflight = {"access-control-request-method": "POST", "access-control-request-headers": "content-type"}
+    with bridge.client() as client:
+        good = client.options(CHAT, headers={"origin": "https://app.example", **preflight})
+        assert good.status_code == 204
+        assert good.headers.get("access-control-allow-origin") == "https://app.example", good.headers
+        evil = client.options(CHAT, headers={"origin": "https://evil.example", **preflight})
+        assert evil.headers.get("access-control-allow-origin") not in ("*", "https://evil.example"), evil.headers
+        assert evil.status_code in (200, 204, 403), evil.status_code
+        response = client.post(CHAT, json=chat_body(uid=uid), headers={"origin": "https://evil.example"})
+        assert response.headers.get("access-control-allow-origin") not in ("*", "https://evil.example")
+    bridge.ping()
+
+
+def test_cors_preflight_needs_no_api_key(keyed_bridge: Bridge) -> None:
+    headers = {"origin": "http://example.test", "access-control-request-method": "POST",
+               "access-control-request-headers": "authorization, content-type"}
+    with keyed_bridge.client() as client:
+        response = client.options(CHAT, headers=headers)
+    assert response.status_code == 204, (response.status_code, response.text)
+
+
+# MARK: - The server keeps serving
+
+
+def test_garbage_on_the_socket_does_not_hurt(bridge: Bridge) -> None:
+    for junk in (b"\x00\x01\x02garbage\r\n\r\n", b"GET\r\n\r\n", b"POST /v1/chat/completions HTTP/9.9\r\n\r\n"):
+        try:
+            raw_http(bridge.port, junk, timeout=3.0)
+        except OSError:
+            pass
+        bridge.ping()
+
+
+def test_half_sent_body_then_close(bridge: Bridge) -> None:
+    with socket.create_connection(("127.0.0.1", bridge.port), timeout=5) as sock:
+        sock.sendall(f"POST {CHAT} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     f"Content-Length: 1000\r\n\r\n{{\"messages\":".encode())
+    bridge.ping()
+    with bridge.client() as client:
+        assert client.post(CHAT, json=chat_body()).status_code == 200
