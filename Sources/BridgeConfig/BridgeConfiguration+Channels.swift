@@ -11,10 +11,12 @@ extension BridgeConfiguration {
         public var historySize: Int
         /// How long a channel's history outlives its last publication.
         public var historyTTL: Duration
+        /// Who may connect and subscribe.
         public var auth: Auth
         /// Origins allowed to open a WebSocket; `*` allows any.
         public var allowedOrigins: [String]
 
+        /// Defaults are the documented `channels` section.
         public init(
             prefix: String = "stream_", apiKey: String = "", pingInterval: Duration = .seconds(25),
             historySize: Int = 10_000,
@@ -34,6 +36,7 @@ extension BridgeConfiguration {
 extension BridgeConfiguration.Channels {
     /// Who may connect and subscribe.
     public struct Auth: Sendable, Equatable {
+        /// How connections are authenticated.
         public enum Mode: String, Sendable, CaseIterable {
             /// Anyone may connect and subscribe; for demos and trusted networks.
             case insecure
@@ -48,6 +51,7 @@ extension BridgeConfiguration.Channels {
         /// stream id already acts as a capability.
         public var allowAnonymousStreams: Bool
 
+        /// Defaults are the documented `channels.auth` section.
         public init(mode: Mode = .insecure, hmacSecret: String = "", allowAnonymousStreams: Bool = true) {
             self.mode = mode
             self.hmacSecret = hmacSecret

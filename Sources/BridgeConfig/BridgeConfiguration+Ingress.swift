@@ -1,9 +1,12 @@
 extension BridgeConfiguration {
     /// Where prompts come from.
     public struct Ingress: Sendable, Equatable {
+        /// Prompts over HTTP.
         public var http: HTTP
+        /// Prompts from a RabbitMQ queue.
         public var rabbitmq: RabbitMQ
 
+        /// Defaults are the documented `ingress` section.
         public init(http: HTTP = HTTP(), rabbitmq: RabbitMQ = RabbitMQ()) {
             self.http = http
             self.rabbitmq = rabbitmq
@@ -14,8 +17,10 @@ extension BridgeConfiguration {
 extension BridgeConfiguration.Ingress {
     /// Prompts over HTTP (`/v1/chat/completions` and the compatibility routes).
     public struct HTTP: Sendable, Equatable {
+        /// Serve the prompt routes; off leaves only streams, channels and static files.
         public var enabled: Bool
 
+        /// Defaults are the documented `ingress.http` section.
         public init(enabled: Bool = true) {
             self.enabled = enabled
         }
@@ -32,6 +37,7 @@ extension BridgeConfiguration.Ingress {
         /// Unacked prompts held at once; 0 means `pipeline.max_concurrent_streams`.
         public var prefetch: Int
 
+        /// Defaults are the documented `ingress.rabbitmq` section.
         public init(
             enabled: Bool = false, url: String = "amqp://guest:guest@localhost:5672/", queue: String = "chat_incoming",
             prefetch: Int = 0

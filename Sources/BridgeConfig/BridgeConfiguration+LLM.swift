@@ -28,6 +28,7 @@ extension BridgeConfiguration {
         /// Settings of the simulated provider.
         public var simulated: Simulated
 
+        /// Defaults are the documented `llm` section (chatgpt-queue's URL and model).
         public init(
             provider: Provider = .openai, url: String = "http://localhost:11434/v1", model: String = "deepseek-r1:8b",
             apiKey: String = "", forceModel: Bool = false, timeouts: Timeouts = Timeouts(), retries: Int = 2,
@@ -60,6 +61,7 @@ extension BridgeConfiguration.LLM {
         /// Whole call, however busy.
         public var total: Duration
 
+        /// Defaults are the documented `llm.timeouts` section.
         public init(
             connect: Duration = .seconds(10), firstToken: Duration = .seconds(120), idle: Duration = .seconds(60),
             total: Duration = .seconds(30 * 60)
@@ -82,6 +84,7 @@ extension BridgeConfiguration.LLM {
         /// Emit a reasoning phase before the answer.
         public var reasoning: Bool
 
+        /// Defaults are the documented `llm.simulated` section.
         public init(tokens: Int = 120, rate: Double = 40, seed: UInt64 = 0, reasoning: Bool = false) {
             self.tokens = tokens
             self.rate = rate

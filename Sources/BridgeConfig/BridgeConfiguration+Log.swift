@@ -6,8 +6,10 @@ extension BridgeConfiguration {
             case trace, debug, info, notice, warning, error, critical
         }
 
+        /// Messages below this level are dropped.
         public var level: Level
 
+        /// Defaults are the documented `log` section.
         public init(level: Level = .info) {
             self.level = level
         }

@@ -8,6 +8,7 @@ extension BridgeConfiguration {
         /// On shutdown, how long in-flight streams may finish before they end with a terminal event.
         public var shutdownGrace: Duration
 
+        /// Defaults are the documented `pipeline` section.
         public init(
             maxConcurrentStreams: Int = 1000, retention: Duration = .seconds(600),
             shutdownGrace: Duration = .seconds(10)

@@ -3,6 +3,7 @@ extension BridgeConfiguration {
     public struct Server: Sendable, Equatable {
         /// Interface to bind; `0.0.0.0` listens on every IPv4 interface.
         public var host: String
+        /// TCP port for HTTP, SSE and WebSocket alike.
         public var port: Int
         /// Directory served at `/`; empty serves no static files.
         public var webRoot: String
@@ -14,6 +15,7 @@ extension BridgeConfiguration {
         public var sseKeepalive: Duration
         public var limits: Limits
 
+        /// Defaults are the documented `server` section.
         public init(
             host: String = "0.0.0.0", port: Int = 8080, webRoot: String = "web", apiKeys: [String] = [],
             allowedOrigins: [String] = ["*"], sseKeepalive: Duration = .seconds(15), limits: Limits = Limits()
@@ -37,6 +39,7 @@ extension BridgeConfiguration.Server {
         /// Header sections over this are refused with 431.
         public var maxHeaderBytes: Int
 
+        /// Defaults are the documented `server.limits` section.
         public init(maxBodyBytes: Int = 1 << 20, maxHeaderBytes: Int = 16 * 1024) {
             self.maxBodyBytes = maxBodyBytes
             self.maxHeaderBytes = maxHeaderBytes

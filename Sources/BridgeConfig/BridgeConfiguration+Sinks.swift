@@ -15,10 +15,14 @@ extension BridgeConfiguration {
         public var `default`: [SinkName]
         /// Sinks a request may ask for; anything else is refused with 400.
         public var allowed: [SinkName]
+        /// The response-queue sink.
         public var rabbitmq: RabbitMQ
+        /// The embedded channel sink.
         public var websocket: WebSocket
+        /// The external Centrifugo sink.
         public var centrifugo: Centrifugo
 
+        /// Defaults are the documented `sinks` section.
         public init(
             default: [SinkName] = [.websocket], allowed: [SinkName] = [.websocket, .rabbitmq, .centrifugo],
             rabbitmq: RabbitMQ = RabbitMQ(), websocket: WebSocket = WebSocket(), centrifugo: Centrifugo = Centrifugo()
@@ -51,6 +55,7 @@ extension BridgeConfiguration.Sinks {
         /// Idle time after which the broker deletes a response queue nobody reads (`x-expires`).
         public var queueExpires: Duration
 
+        /// Defaults are the documented `sinks.rabbitmq` section.
         public init(
             responseQueuePrefix: String = "response_", format: Format = .json, queueExpires: Duration = .seconds(600)
         ) {
@@ -62,6 +67,7 @@ extension BridgeConfiguration.Sinks {
 
     /// The embedded channel sink; its settings live under `channels`, this section is a placeholder for symmetry.
     public struct WebSocket: Sendable, Equatable {
+        /// It has no settings yet.
         public init() {}
     }
 
@@ -77,11 +83,13 @@ extension BridgeConfiguration.Sinks {
 
         /// HTTP API base, e.g. `http://centrifugo:8000/api`; empty disables the sink.
         public var apiURL: String
+        /// Centrifugo's HTTP API key.
         public var apiKey: String
         public var apiStyle: APIStyle
         /// Channel of a stream; `{uid}` is replaced by the stream id.
         public var channelTemplate: String
 
+        /// Defaults are the documented `sinks.centrifugo` section.
         public init(
             apiURL: String = "", apiKey: String = "", apiStyle: APIStyle = .v5, channelTemplate: String = "stream_{uid}"
         ) {

@@ -12,6 +12,7 @@ public struct BridgeConfiguration: Sendable, Equatable {
     public var channels: Channels
     public var log: Log
 
+    /// Every section defaults to its documented values.
     public init(
         server: Server = Server(), llm: LLM = LLM(), pipeline: Pipeline = Pipeline(), ingress: Ingress = Ingress(),
         sinks: Sinks = Sinks(), channels: Channels = Channels(), log: Log = Log()

@@ -19,6 +19,7 @@ public struct ConfigLoadResult: Sendable {
         self.sources = sources
     }
 
+    /// True when there is no problem at all.
     public var isValid: Bool { problems.isEmpty }
 
     /// The configuration, or every problem at once as a `ConfigError`.
@@ -38,12 +39,14 @@ public struct ConfigLoadResult: Sendable {
 
 /// A configuration that cannot be used, with every reason.
 public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Every problem, as the load result listed them.
     public var problems: [ConfigProblem]
 
     public init(problems: [ConfigProblem]) {
         self.problems = problems
     }
 
+    /// A count line, then one problem per line.
     public var description: String {
         let noun = problems.count == 1 ? "problem" : "problems"
         return (["configuration has \(problems.count) \(noun):"] + problems.map { "  \($0)" }).joined(separator: "\n")

@@ -7,6 +7,7 @@ public enum ConfigSource: Sendable, Equatable, CustomStringConvertible {
     /// An environment variable.
     case environment(variable: String)
 
+    /// `default`, `path:line:column` or `env NAME`.
     public var description: String {
         switch self {
         case .builtIn: "default"
@@ -22,7 +23,9 @@ public enum ConfigSource: Sendable, Equatable, CustomStringConvertible {
 public struct ConfigProblem: Sendable, Equatable, CustomStringConvertible {
     /// Dotted file key (`llm.timeouts.first_token`); nil when no key is meant (bad YAML, unknown variable).
     public var key: String?
+    /// Where the offending value (or the setting that required it) came from.
     public var source: ConfigSource
+    /// What is wrong and, where possible, how to fix it.
     public var message: String
 
     public init(key: String?, source: ConfigSource, message: String) {

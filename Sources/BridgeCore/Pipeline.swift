@@ -87,14 +87,13 @@ public final class Pipeline: Sendable {
     /// Waits up to `grace` for running streams to end, then ends the rest with a `shutdown` error.
     public func drain(grace: Duration) async {
         stopAccepting()
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: grace)
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.waitUntilIdle() }
-            group.addTask { try? await clock.sleep(until: deadline) }
-            await group.next()
-            group.cancelAll()
+        // The waiter is released by the last stream to finish or by this timer, whichever is first.
+        let timer = Task {
+            try? await Task.sleep(for: grace)
+            self.releaseIdleWaiters()
         }
+        await waitUntilIdle()
+        timer.cancel()
         let remaining = state.withLock { Array($0.active.values) }
         if !remaining.isEmpty {
             logger.warning("grace period over, ending streams", metadata: ["streams": "\(remaining.count)"])
@@ -102,12 +101,14 @@ public final class Pipeline: Sendable {
         for run in remaining {
             run.fail(StreamFailure(code: .shutdown, message: "The bridge shut down before the answer was complete."))
         }
-        // Wake the idle waiter if the sleep won the race.
-        state.withLock { state in
-            let waiters = state.idleWaiters
-            state.idleWaiters = []
-            for waiter in waiters { waiter.resume() }
+    }
+
+    private func releaseIdleWaiters() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            defer { state.idleWaiters = [] }
+            return state.idleWaiters
         }
+        for waiter in waiters { waiter.resume() }
     }
 
     private func waitUntilIdle() async {

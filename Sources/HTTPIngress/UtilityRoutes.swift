@@ -23,8 +23,9 @@ extension HTTPIngress {
                 writer.string(problem)
             }
             writer.key("latency_ms")
-            writer.double((Double(report.latency.components.attoseconds) / 1e15).rounded() / 1000
-                + Double(report.latency.components.seconds) * 1000)
+            let milliseconds = Double(report.latency.components.seconds) * 1000
+                + Double(report.latency.components.attoseconds) / 1e15
+            writer.double((milliseconds * 1000).rounded() / 1000)
             writer.endObject()
             writer.key("pipeline")
             writer.beginObject()

@@ -60,13 +60,14 @@ public struct ChatChunkDecoder: Sendable {
         do {
             value = try JSONParser.parse(data)
         } catch {
+            let excerpt = UpstreamErrorBody.shortened(data)
             throw StreamFailure(
-                code: .upstreamProtocol,
-                message: "The model server sent a chunk that is not valid JSON (\(error)): \(UpstreamErrorBody.shortened(data))")
+                code: .upstreamProtocol, message: "The model server sent a chunk that is not valid JSON (\(error)): \(excerpt)")
         }
         guard let chunk = value.objectValue else {
             throw StreamFailure(
-                code: .upstreamProtocol, message: "The model server sent a chunk that is a JSON \(value.typeName), not an object.")
+                code: .upstreamProtocol,
+                message: "The model server sent a chunk that is a JSON \(value.typeName), not an object.")
         }
         chunkCount += 1
         return try decode(chunk: chunk)
@@ -107,7 +108,7 @@ public struct ChatChunkDecoder: Sendable {
     private mutating func decode(choice: JSONObject, into outputs: inout [LLMOutput]) {
         if let delta = choice["delta"]?.objectValue {
             // vLLM in transition sends the same text under both names: take one, never both.
-            if let reasoning = Self.nonEmpty(delta["reasoning_content"]) ?? nil {
+            if let reasoning = Self.nonEmpty(delta["reasoning_content"]) ?? Self.nonEmpty(delta["reasoning"]) {
                 outputs.append(.reasoning(reasoning))
             }
             if let content = delta["content"]?.stringValue {

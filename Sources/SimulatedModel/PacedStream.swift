@@ -1,24 +1,20 @@
 import BridgeCore
 
-/// One stream in the pacer's heap: its answer, how far it got, and when its next output is due.
-struct PacedStream: Sendable, Comparable {
+/// One stream the pacer delivers: its answer, its receiver and when it started. Immutable, so the
+/// delivery thread and `cancel` can share it; the progress lives in the pacer's `PacerEntry`.
+final class PacedStream: Sendable {
     let answer: SimulatedAnswer
     let receiver: any LLMReceiver
     let call: SimulatedCall
     /// Uptime in nanoseconds when the stream started; every due time counts from it, so delays do
     /// not add up over a long answer.
     let start: UInt64
-    /// Breaks ties between streams due at the same time: first scheduled, first served.
-    var order: UInt64
-    var next = 0
-    var due: UInt64 = 0
 
-    init(answer: SimulatedAnswer, receiver: any LLMReceiver, call: SimulatedCall, start: UInt64, order: UInt64) {
+    init(answer: SimulatedAnswer, receiver: any LLMReceiver, call: SimulatedCall, start: UInt64) {
         self.answer = answer
         self.receiver = receiver
         self.call = call
         self.start = start
-        self.order = order
     }
 
     func dueTime(ofOutput index: Int) -> UInt64 {
@@ -27,39 +23,54 @@ struct PacedStream: Sendable, Comparable {
         return overflow ? .max : due
     }
 
-    /// Delivers the outputs due by `now`, at most `limit` of them, and the finish when it is reached.
-    /// True when the stream has more to deliver later (with `due` set to when); false once it has
-    /// finished or was cancelled.
-    mutating func deliver(dueBy now: UInt64, limit: Int) -> Bool {
+    /// Delivers the outputs from `entry.next` that are due by `now`, at most `limit` of them, and the
+    /// finish when it is reached. True when the stream has more to deliver later (with the entry's
+    /// `due` set to when); false once it has finished or was cancelled.
+    func deliver(_ entry: inout PacerEntry, dueBy now: UInt64, limit: Int) -> Bool {
         let outputs = answer.outputs
         var delivered = 0
-        while next < outputs.count {
+        while entry.next < outputs.count {
             guard !call.isCancelled else { return false }
-            let nextDue = dueTime(ofOutput: next)
+            let nextDue = dueTime(ofOutput: entry.next)
             if nextDue > now {
-                due = nextDue
+                entry.due = nextDue
                 return true
             }
             if delivered == limit {
                 // Back of the line behind everything already due, so one stream cannot starve the rest.
-                due = now
+                entry.due = now
                 return true
             }
-            receiver.llmDidProduce(outputs[next])
-            next += 1
+            receiver.llmDidProduce(outputs[entry.next])
+            entry.next += 1
             delivered += 1
         }
         guard !call.isCancelled else { return false }
         receiver.llmDidFinish(answer.failure)
         return false
     }
+}
 
-    static func < (lhs: PacedStream, rhs: PacedStream) -> Bool {
+/// A stream's place in the pacer's heap: small, so reordering the heap moves one reference.
+struct PacerEntry: Sendable, Comparable {
+    var due: UInt64
+    /// Breaks ties between streams due at the same time: first scheduled, first served.
+    let order: UInt64
+    var next = 0
+    let stream: PacedStream
+
+    init(stream: PacedStream, order: UInt64) {
+        self.stream = stream
+        self.order = order
+        self.due = stream.dueTime(ofOutput: 0)
+    }
+
+    static func < (lhs: PacerEntry, rhs: PacerEntry) -> Bool {
         (lhs.due, lhs.order) < (rhs.due, rhs.order)
     }
 
     /// Heap order only: two entries are "equal" when due at the same time in the same turn.
-    static func == (lhs: PacedStream, rhs: PacedStream) -> Bool {
+    static func == (lhs: PacerEntry, rhs: PacerEntry) -> Bool {
         lhs.due == rhs.due && lhs.order == rhs.order
     }
 }

@@ -16,7 +16,7 @@ final class StreamPacer: Sendable {
     static let burstLimit = 64
 
     private struct State: Sendable {
-        var heap = PacerHeap<PacedStream>()
+        var heap = PacerHeap<PacerEntry>()
         var threadRunning = false
         /// When the thread is asleep: the time it will wake on its own. Nil while it works, so
         /// `schedule` and `cancel` only signal a thread that needs waking.
@@ -44,15 +44,15 @@ final class StreamPacer: Sendable {
         let call = SimulatedCall(pacer: self)
         let start = Self.now()
         let (startThread, signal) = state.withLock { state -> (Bool, Bool) in
-            var stream = PacedStream(answer: answer, receiver: receiver, call: call, start: start, order: state.nextOrder)
+            let stream = PacedStream(answer: answer, receiver: receiver, call: call, start: start)
+            let entry = PacerEntry(stream: stream, order: state.nextOrder)
             state.nextOrder &+= 1
-            stream.due = stream.dueTime(ofOutput: 0)
-            state.heap.push(stream)
+            state.heap.push(entry)
             if !state.threadRunning {
                 state.threadRunning = true
                 return (true, false)
             }
-            guard let sleepingUntil = state.sleepingUntil, stream.due < sleepingUntil else { return (false, false) }
+            guard let sleepingUntil = state.sleepingUntil, entry.due < sleepingUntil else { return (false, false) }
             state.sleepingUntil = nil
             return (false, true)
         }
@@ -79,13 +79,13 @@ final class StreamPacer: Sendable {
         let thread = Thread { [self] in
             while let batch = nextBatch() {
                 let now = Self.now()
-                var unfinished: [PacedStream] = []
-                for var stream in batch where stream.deliver(dueBy: now, limit: Self.burstLimit) {
-                    unfinished.append(stream)
+                var unfinished: [PacerEntry] = []
+                for var entry in batch where entry.stream.deliver(&entry, dueBy: now, limit: Self.burstLimit) {
+                    unfinished.append(entry)
                 }
                 if !unfinished.isEmpty {
                     state.withLock { state in
-                        for stream in unfinished { state.heap.push(stream) }
+                        for entry in unfinished { state.heap.push(entry) }
                     }
                 }
             }
@@ -95,19 +95,19 @@ final class StreamPacer: Sendable {
     }
 
     private enum Step {
-        case deliver([PacedStream])
+        case deliver([PacerEntry])
         case sleep(until: UInt64)
         case exit
     }
 
     /// Waits until some streams are due and takes them off the heap; nil when there are none left,
     /// and the thread then ends.
-    private func nextBatch() -> [PacedStream]? {
+    private func nextBatch() -> [PacerEntry]? {
         while true {
             let step = state.withLock { state -> Step in
                 if state.cancellationPending {
                     state.cancellationPending = false
-                    state.heap.removeAll { $0.call.isCancelled }
+                    state.heap.removeAll { $0.stream.call.isCancelled }
                 }
                 guard let first = state.heap.min else {
                     state.threadRunning = false
@@ -119,9 +119,9 @@ final class StreamPacer: Sendable {
                     return .sleep(until: first.due)
                 }
                 state.sleepingUntil = nil
-                var batch: [PacedStream] = []
-                while let next = state.heap.min, next.due <= now, let stream = state.heap.popMin() {
-                    batch.append(stream)
+                var batch: [PacerEntry] = []
+                while let next = state.heap.min, next.due <= now, let entry = state.heap.popMin() {
+                    batch.append(entry)
                 }
                 return .deliver(batch)
             }

@@ -76,9 +76,9 @@ enum ServerThread {
         info.iface = UnsafePointer(interface)
         info.protocols = UnsafePointer(protocols)
         info.user = Unmanaged.passUnretained(loop).toOpaque()
-        // Room for the configured header limit plus the request line, so an oversized header
-        // section is answered with 431 by us rather than dropped by lws.
-        info.max_http_header_data2 = UInt32(min(loop.configuration.maxHeaderBytes + 8192, 65535))
+        // lws closes the connection without an answer when a header section overflows this buffer,
+        // so it is twice the configured limit: sections between the two get a proper 431 from us.
+        info.max_http_header_data2 = UInt32(loop.configuration.maxHeaderBytes * 2 + 4096)
         info.max_http_header_pool2 = 4096
         info.count_threads = 1
         info.timeout_secs = 30
