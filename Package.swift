@@ -41,6 +41,7 @@ let package = Package(
             name: "HTTPIngress",
             dependencies: ["BridgeCore", "OpenAIWire", "WebServer", .product(name: "Logging", package: "swift-log")]),
         .target(name: "SimulatedModel", dependencies: ["BridgeCore"]),
+        .target(name: "Bench", dependencies: ["BridgeCore", "OpenAIWire", "Curl"]),
         .target(
             name: "BridgeConfig",
             dependencies: ["BridgeCore", .product(name: "Yams", package: "Yams")]),
@@ -50,7 +51,7 @@ let package = Package(
             name: "tokenbridge",
             dependencies: [
                 "BridgeCore", "BridgeConfig", "OpenAIUpstream", "SimulatedModel", "HTTPIngress", "WebServer",
-                "Curl",
+                "Curl", "Bench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),

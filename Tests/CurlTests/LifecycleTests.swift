@@ -68,13 +68,40 @@ extension CurlMultiLoopTests {
         #expect(streamed.body.count == 15)
 
         do {
-            _ = try await loop.perform(CurlRequest(url: server.url("/stream?id=p3&chunks=50&size=10")), maxBodyBytes: 100)
+            _ = try await loop.perform(CurlRequest(url: server.url("/forever?id=p3&size=10&interval=1")), maxBodyBytes: 100)
             Issue.record("a body over the cap must fail")
         } catch {
             #expect(error.kind == .transport)
             #expect(error.message.contains("larger than 100"))
         }
         #expect(await eventually { server.request("p3")?.clientClosedEarly == true })
+
+        let refusing = try refusingPort()
+        defer { close(refusing.fd) }
+        do {
+            _ = try await loop.perform(CurlRequest(url: "http://127.0.0.1:\(refusing.port)/"))
+            Issue.record("nothing listens there")
+        } catch {
+            #expect(error.kind == .couldNotConnect)
+        }
+    }
+
+    @Test func shutdownFromADelegateCallbackDoesNotDeadlock() async throws {
+        let server = try TestHTTPServer()
+        defer { server.stop() }
+        let loop = try CurlMultiLoop()
+        defer { loop.shutdown() }
+        let delegate = RecordingDelegate { _, _ in loop.shutdown() }
+        let other = RecordingDelegate()
+
+        loop.start(CurlRequest(url: server.url("/silent?id=bystander")), delegate: other)
+        #expect(await eventually { server.request("bystander") != nil })
+        loop.start(CurlRequest(url: server.url("/forever?id=inner&interval=5")), delegate: delegate)
+        #expect(await eventually { delegate.isComplete && other.isComplete })
+        #expect(delegate.snapshot.error?.kind == .shutdown)
+        #expect(delegate.snapshot.bodyCalls == 1)
+        #expect(other.snapshot.error?.kind == .shutdown)
+        #expect(await eventually { loop.activeTransfers == 0 })
     }
 
     @Test func cancellingThePerformingTaskCancelsTheTransfer() async throws {
