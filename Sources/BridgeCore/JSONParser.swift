@@ -136,12 +136,15 @@ public struct JSONParser {
     private mutating func parseString() throws(Failure) -> String {
         index += 1
         let start = index
-        // Fast path: no escapes, copy the bytes straight into a String.
+        var isASCII = true
+        // Fast path: no escapes, copy the bytes straight into a String. ASCII needs no UTF-8
+        // validation, which is most of the cost of a short string otherwise.
         while index < buffer.count {
             let byte = buffer[index]
             if byte == UInt8(ascii: "\"") {
                 let slice = UnsafeRawBufferPointer(rebasing: buffer[start..<index])
                 index += 1
+                if isASCII { return String(decoding: slice, as: UTF8.self) }
                 guard let string = String(validating: slice, as: UTF8.self) else {
                     throw Failure(offset: start, reason: "invalid UTF-8 in string")
                 }
@@ -149,6 +152,7 @@ public struct JSONParser {
             }
             if byte == UInt8(ascii: "\\") { break }
             if byte < 0x20 { throw failure("control character in string") }
+            if byte >= 0x80 { isASCII = false }
             index += 1
         }
         var bytes = Array(UnsafeRawBufferPointer(rebasing: buffer[start..<index]))

@@ -124,7 +124,8 @@ final class CurlTransfer {
             // pointer even for an empty body.
             let body = request.body.isEmpty ? [0] : request.body
             let code = body.withUnsafeBytes { bytes in
-                tb_curl_easy_setopt_pointer(easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress))
+                let pointer = UnsafeMutableRawPointer(mutating: bytes.baseAddress)
+                return tb_curl_easy_setopt_pointer(easy, CURLOPT_COPYPOSTFIELDS, pointer)
             }
             try check(code, "COPYPOSTFIELDS")
         }

@@ -16,6 +16,10 @@ public struct ChatChunkEncoder: Sendable {
     /// The client asked `stream_options.include_usage`: a usage-only chunk follows the last choice.
     public let includeUsage: Bool
 
+    /// - Parameters:
+    ///   - uid: the stream id; the chunk id is `chatcmpl-<uid>`.
+    ///   - model: the model named until the `start` event names one.
+    ///   - created: fixed for tests; the current time by default.
     public init(uid: String, model: String = "", includeUsage: Bool = false, created: Int? = nil) {
         self.id = "chatcmpl-" + uid
         self.model = model

@@ -2,6 +2,7 @@ import BridgeCore
 
 /// `GET /v1/models`: `{"object":"list","data":[{"id","object":"model","created","owned_by"}]}`.
 public enum ModelListEncoder {
+    /// The list body for `models`, all with the same `owned_by` and `created`.
     public static func encode(_ models: [String], ownedBy: String = "tokenbridge", created: Int? = nil) -> [UInt8] {
         let created = created ?? UnixTime.now()
         var writer = JSONWriter(capacity: 32 + models.count * 80)

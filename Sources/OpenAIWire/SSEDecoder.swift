@@ -27,6 +27,7 @@ public struct SSEDecoder: Sendable {
 
     /// Why the decoder gave up; it stays failed, and every later `feed` throws the same failure.
     public struct Failure: Error, Sendable, Equatable, CustomStringConvertible {
+        /// Which bound was exceeded.
         public enum Kind: Sendable, Equatable {
             case lineTooLong
             case eventTooLong

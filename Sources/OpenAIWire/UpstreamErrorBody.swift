@@ -11,6 +11,7 @@ public struct UpstreamErrorBody: Sendable, Equatable {
     /// Longer messages are cut here: an HTML error page is not a useful error message.
     public static let maximumMessageLength = 500
 
+    /// What went wrong, in the server's words; empty when the body said nothing.
     public var message: String
     /// OpenAI's `type` (`invalid_request_error`...), when the server sent one.
     public var type: String?

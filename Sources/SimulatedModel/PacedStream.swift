@@ -9,18 +9,25 @@ final class PacedStream: Sendable {
     /// Uptime in nanoseconds when the stream started; every due time counts from it, so delays do
     /// not add up over a long answer.
     let start: UInt64
+    /// Copied out of `answer` once: working them out of `Duration`s on every token shows in profiles.
+    private let interval: UInt64
+    private let delay: UInt64
 
     init(answer: SimulatedAnswer, receiver: any LLMReceiver, call: SimulatedCall, start: UInt64) {
         self.answer = answer
         self.receiver = receiver
         self.call = call
         self.start = start
+        self.interval = UInt64(clamping: answer.intervalNanoseconds)
+        self.delay = UInt64(clamping: answer.initialDelayNanoseconds)
     }
 
+    /// As `SimulatedAnswer.offset(ofOutput:)`, counted from `start`, in uptime nanoseconds.
     func dueTime(ofOutput index: Int) -> UInt64 {
-        let offset = UInt64(clamping: answer.offsetNanoseconds(ofOutput: index))
-        let (due, overflow) = start.addingReportingOverflow(offset)
-        return overflow ? .max : due
+        let paced = UInt64(min(index, answer.tokenCount - 1) + 1)
+        let (pacing, overflow) = interval.multipliedReportingOverflow(by: paced)
+        let (due, overflowAgain) = start.addingReportingOverflow(delay &+ pacing)
+        return overflow || overflowAgain ? .max : due
     }
 
     /// Delivers the outputs from `entry.next` that are due by `now`, at most `limit` of them, and the

@@ -15,6 +15,7 @@ public struct SimulatedAnswer: Sendable, Equatable {
     public var tokenCount: Int
     /// `stop`, or `length` when `max_tokens` cut the answer short.
     public var finishReason: String
+    /// Prompt tokens estimated from the messages; completion tokens as produced, reasoning included.
     public var usage: Usage
     /// Set when the request asked for a failure (`mock.fail_after`): the stream ends with it instead
     /// of a finish reason.
@@ -24,6 +25,7 @@ public struct SimulatedAnswer: Sendable, Equatable {
     /// Time before the first token's own interval starts.
     public var initialDelay: Duration
 
+    /// An answer as given; `SimulatedModel.plan(for:model:)` is the usual way to get one.
     public init(
         model: String, seed: UInt64, outputs: [LLMOutput], tokenCount: Int, finishReason: String, usage: Usage,
         failure: StreamFailure?, tokensPerSecond: Double, initialDelay: Duration
@@ -72,9 +74,13 @@ public struct SimulatedAnswer: Sendable, Equatable {
         return Int64(min(1e9 / tokensPerSecond, 3.6e12).rounded())
     }
 
-    func offsetNanoseconds(ofOutput index: Int) -> Int64 {
+    var initialDelayNanoseconds: Int64 {
         let delay = initialDelay.components
-        let delayNanoseconds = delay.seconds * 1_000_000_000 + delay.attoseconds / 1_000_000_000
+        return delay.seconds * 1_000_000_000 + delay.attoseconds / 1_000_000_000
+    }
+
+    func offsetNanoseconds(ofOutput index: Int) -> Int64 {
+        let delayNanoseconds = initialDelayNanoseconds
         let paced = Int64(min(max(index, 0), max(tokenCount - 1, 0)) + (tokenCount > 0 ? 1 : 0))
         let (product, overflow) = intervalNanoseconds.multipliedReportingOverflow(by: paced)
         return overflow ? .max : delayNanoseconds + product

@@ -1,6 +1,4 @@
 import BridgeCore
-import Foundation
-import Synchronization
 
 /// The `simulated` provider: answers every request with `SimulatedModel`, paced at its configured
 /// (or requested) rate, with no network and no GPU.
@@ -8,10 +6,12 @@ import Synchronization
 /// Outputs reach the receiver from a pacer thread shared by many streams, never from the caller of
 /// `start`, even at rate 0.
 public struct SimulatedLLMClient: LLMClient {
+    /// The model that plans every answer.
     public let model: SimulatedModel
     /// Nil: spread streams over the process-wide pacers.
     private let pacer: StreamPacer?
 
+    /// A client delivering from the process-wide pacer threads.
     public init(configuration: SimulatedModel.Configuration = SimulatedModel.Configuration()) {
         self.model = SimulatedModel(configuration: configuration)
         self.pacer = nil
@@ -23,6 +23,8 @@ public struct SimulatedLLMClient: LLMClient {
         self.pacer = pacer
     }
 
+    /// Plans the answer on the calling thread (about 50 µs for the default length) and hands it to a
+    /// pacer; every receiver call comes from the pacer's thread.
     public func start(_ request: UpstreamRequest, receiver: any LLMReceiver) -> any LLMCall {
         let answer = model.plan(for: request.body, model: request.model)
         return (pacer ?? SharedPacers.next()).schedule(answer, to: receiver)
@@ -33,24 +35,8 @@ public struct SimulatedLLMClient: LLMClient {
         nil
     }
 
+    /// The configured model name; any other name in a request is answered all the same.
     public func models() async -> Result<[String], StreamFailure> {
         .success([model.configuration.modelName])
-    }
-}
-
-/// The process-wide pacers: a few threads, each with its own heap, so a benchmark's thousands of
-/// streams (and the receivers' work on each token) are not all on one core. Streams are dealt out
-/// round-robin; each stays on its pacer, so its outputs keep their order.
-enum SharedPacers {
-    static let pacers: [StreamPacer] = {
-        let count = min(4, max(1, ProcessInfo.processInfo.activeProcessorCount / 2))
-        return (0..<count).map { StreamPacer(name: "tokenbridge.simulated.\($0)") }
-    }()
-
-    private static let counter = Atomic<Int>(0)
-
-    static func next() -> StreamPacer {
-        let index = counter.wrappingAdd(1, ordering: .relaxed).oldValue
-        return pacers[Int(index.magnitude % UInt(pacers.count))]
     }
 }

@@ -15,6 +15,7 @@ extension SimulatedModel {
         /// Length of the reasoning section in tokens.
         public var reasoningTokens: Int
 
+        /// The defaults: 120 tokens at 50 tokens per second, seeded by the prompt, no reasoning.
         public init(
             modelName: String = "tokenbridge-simulated", tokens: Int = 120, tokensPerSecond: Double = 50,
             seed: UInt64 = 0, reasoning: Bool = false, reasoningTokens: Int = 30

@@ -27,8 +27,10 @@ public struct SimulatedModel: Sendable {
     /// cannot make the model hold gigabytes.
     public static let maximumTokens = 100_000
 
+    /// How answers are made when a request does not say otherwise.
     public var configuration: Configuration
 
+    /// A model answering with `configuration`.
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
     }

@@ -13,6 +13,7 @@ public struct SimulatedTextGenerator: Sendable {
         case reasoning
     }
 
+    /// What kind of text this generator writes.
     public let style: Style
     /// The length the caller means to take; no list or code block starts too close to it, so a
     /// complete answer does not stop inside a fence. Nil when open-ended.
@@ -25,6 +26,7 @@ public struct SimulatedTextGenerator: Sendable {
     private var atStart = true
     private var afterBlock = false
 
+    /// A generator whose whole output is fixed by `seed`, `style` and `plannedLength`.
     public init(seed: UInt64, style: Style = .answer, plannedLength: Int? = nil) {
         self.style = style
         self.plannedLength = plannedLength

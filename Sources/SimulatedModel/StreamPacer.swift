@@ -8,12 +8,14 @@ import Synchronization
 ///
 /// Thousands of streams cost a heap entry each, not a thread or a task, and no task is created per
 /// token. A stream that fell behind (the thread was busy) gets its overdue tokens in one burst. The
-/// thread exists only while there are streams: it ends when the heap empties and a new one starts
-/// with the next stream.
+/// thread exists only while there are streams: it ends shortly after the heap empties and a new one
+/// starts with the next stream.
 final class StreamPacer: Sendable {
     /// Outputs delivered to one stream before the others get a turn, so an unpaced stream of
     /// 100,000 tokens does not hold up paced streams that are due.
     static let burstLimit = 64
+    /// How long an idle delivery thread waits for another stream before it ends (nanoseconds).
+    static let linger: UInt64 = 250_000_000
 
     private struct State: Sendable {
         var heap = PacerHeap<PacerEntry>()
@@ -22,6 +24,8 @@ final class StreamPacer: Sendable {
         /// `schedule` and `cancel` only signal a thread that needs waking.
         var sleepingUntil: UInt64?
         var cancellationPending = false
+        /// When an idle thread ends if no stream arrives first.
+        var idleDeadline: UInt64?
         var nextOrder: UInt64 = 0
     }
 
@@ -109,11 +113,20 @@ final class StreamPacer: Sendable {
                     state.cancellationPending = false
                     state.heap.removeAll { $0.stream.call.isCancelled }
                 }
-                guard let first = state.heap.min else {
-                    state.threadRunning = false
-                    return .exit
-                }
                 let now = Self.now()
+                guard let first = state.heap.min else {
+                    // Linger a moment so back-to-back requests do not start a thread each.
+                    let deadline = state.idleDeadline ?? now + Self.linger
+                    guard now < deadline else {
+                        state.threadRunning = false
+                        state.idleDeadline = nil
+                        return .exit
+                    }
+                    state.idleDeadline = deadline
+                    state.sleepingUntil = deadline
+                    return .sleep(until: deadline)
+                }
+                state.idleDeadline = nil
                 guard first.due <= now else {
                     state.sleepingUntil = first.due
                     return .sleep(until: first.due)

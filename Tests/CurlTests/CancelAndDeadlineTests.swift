@@ -108,7 +108,8 @@ extension CurlMultiLoopTests {
         let cancelled = RecordingDelegate()
 
         let started = ContinuousClock.now
-        loop.start(CurlRequest(url: server.url("/fixed?id=later")), delegate: delayed, notBefore: started + .milliseconds(300))
+        loop.start(
+            CurlRequest(url: server.url("/fixed?id=later")), delegate: delayed, notBefore: started + .milliseconds(300))
         let waitingID = loop.start(
             CurlRequest(url: server.url("/fixed?id=never")), delegate: cancelled, notBefore: started + .seconds(60))
         #expect(loop.activeTransfers == 2)

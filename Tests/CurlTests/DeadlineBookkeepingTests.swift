@@ -13,7 +13,8 @@ import Testing
     let delegate = Ignore()
     let ids = (1...1000).map { CurlTransferID(rawValue: UInt64($0)) }
     for id in ids {
-        let start = TransferStart(id: id, request: CurlRequest(url: "http://127.0.0.1:9/"), delegate: delegate, notBefore: nil)
+        let request = CurlRequest(url: "http://127.0.0.1:9/")
+        let start = TransferStart(id: id, request: request, delegate: delegate, notBefore: nil)
         core.transfers[id] = try CurlTransfer.make(start).get()
     }
     let base = ContinuousClock.now
@@ -36,5 +37,7 @@ import Testing
     // A scan with nothing due is skipped entirely.
     core.expireDeadlines(now: base + .seconds(1))
     #expect(core.deadlineScans.load(ordering: .relaxed) == 1)
-    print("[CurlTests] deadline bookkeeping, 1000 transfers: setDeadline \(setCost / 100_000) each, one scan \(scanCost)")
+    print(
+        "[CurlTests] deadline bookkeeping, 1000 transfers: setDeadline \(setCost / 100_000) each, "
+            + "one scan \(scanCost)")
 }

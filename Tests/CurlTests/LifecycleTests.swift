@@ -68,7 +68,8 @@ extension CurlMultiLoopTests {
         #expect(streamed.body.count == 15)
 
         do {
-            _ = try await loop.perform(CurlRequest(url: server.url("/forever?id=p3&size=10&interval=1")), maxBodyBytes: 100)
+            let endless = CurlRequest(url: server.url("/forever?id=p3&size=10&interval=1"))
+            _ = try await loop.perform(endless, maxBodyBytes: 100)
             Issue.record("a body over the cap must fail")
         } catch {
             #expect(error.kind == .transport)

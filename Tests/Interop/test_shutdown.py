@@ -39,6 +39,17 @@ def read_until_content(events) -> list[str]:
     raise AssertionError(f"the stream ended before any content: {payloads}")
 
 
+def read_rest(events, deadline: float) -> list[str]:
+    """The remaining `data:` payloads; fails if the stream is still going at `deadline`."""
+    payloads = []
+    for kind, value in events:
+        if kind == "data":
+            payloads.append(value)
+        if time.monotonic() > deadline:
+            pytest.fail(f"the stream was still running {len(payloads)} events after the signal: {payloads[-2:]}")
+    return payloads
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_signal_ends_active_stream_and_exits_0(start_bridge, uid: str, sig: int) -> None:
     grace = 2.0
@@ -54,7 +65,7 @@ def test_signal_ends_active_stream_and_exits_0(start_bridge, uid: str, sig: int)
             bridge.proc.signal(sig)
             assert_not_accepting(bridge)
             try:
-                payloads += [value for kind, value in events if kind == "data"]
+                payloads += read_rest(events, deadline=signalled + grace + SLACK + 1)
             except httpx.TransportError as error:
                 pytest.fail(f"the stream was cut without a terminal event: {error!r}; got {payloads[-3:]}")
             stream_ended = time.monotonic() - signalled
@@ -76,7 +87,7 @@ def test_short_stream_finishes_or_ends_cleanly_within_grace(start_bridge, uid: s
             payloads = read_until_content(events)
             signalled = time.monotonic()
             bridge.proc.signal(signal.SIGTERM)
-            payloads += [value for kind, value in events if kind == "data"]
+            payloads += read_rest(events, deadline=signalled + 10 + SLACK)
             ended = time.monotonic()
     code = bridge.proc.wait(10 + SLACK)
     exited = time.monotonic()

@@ -254,18 +254,31 @@ def test_client_disconnect_with_httpx(start_bridge, upstream: ScriptedUpstream, 
 # MARK: - SSE keep-alive
 
 
-def test_sse_keepalive_comment_while_model_is_silent(start_bridge, upstream: ScriptedUpstream, uid: str) -> None:
+def test_sse_keepalive_comments_while_model_is_silent(start_bridge, upstream: ScriptedUpstream, uid: str) -> None:
     bridge = start_bridge({**scripted_config(upstream, retries=0, timeouts={"first_token": "20s"}),
                            "server": {"sse_keepalive": "1s"}})
     started = time.monotonic()
-    with bridge.client() as client:
+    data: list[str] = []
+    comments: list[float] = []
+    with bridge.client(timeout=5.0) as client:
         with client.stream("POST", CHAT, json=chat_body(model="script-silent", uid=uid, stream=True)) as response:
             assert response.status_code == 200
             assert response.headers.get("cache-control") == "no-cache"
             assert response.headers.get("x-accel-buffering") == "no"
-            kind, _ = next(iter_sse(response))
-    assert kind == "comment", "the first thing a silent model produces is a keep-alive comment"
-    assert time.monotonic() - started < 4.0
+            for kind, value in iter_sse(response):
+                if kind == "comment":
+                    comments.append(time.monotonic() - started)
+                    if len(comments) == 2:
+                        break
+                else:
+                    data.append(value)
+                assert time.monotonic() - started < 5.0, f"comments at {comments}; data {data}"
+            else:
+                pytest.fail(f"the stream ended: comments at {comments}; data {data}")
+    # Periodic, not a one-off: two comments, about sse_keepalive apart.
+    assert comments[1] - comments[0] >= 0.5, f"keep-alive comments at {comments} with sse_keepalive: 1s"
+    assert comments[1] < 4.0, f"keep-alive comments at {comments} with sse_keepalive: 1s"
+    assert "[DONE]" not in data and not any('"content":"t' in p for p in data), data
 
 
 # MARK: - What the model server receives

@@ -157,7 +157,8 @@ final class TestConnection {
                 queue("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n")
             }
             let status = Int(query["status"] ?? "") ?? 200
-            respond(id, status: status, headers: "X-Test: fixed\r\nX-Multi: a\r\nX-Multi: b\r\n", body: Array((query["body"] ?? "").utf8))
+            let headers = "X-Test: fixed\r\nX-Multi: a\r\nX-Multi: b\r\n"
+            respond(id, status: status, headers: headers, body: Array((query["body"] ?? "").utf8))
         case "/echo":
             respond(id, status: 200, headers: "Content-Type: application/octet-stream\r\n", body: request.body)
         case "/stream", "/forever":

@@ -1,0 +1,159 @@
+import BridgeCore
+
+extension BenchReport {
+    /// A readable table, for a person at a terminal.
+    public var text: String {
+        var lines = ["TokenBridge bench: \(url)"]
+        lines.append(
+            "  machine   \(machine.cores) cores, \(machine.cpuModel) (the client and the servers it drives share them)")
+        lines.append("  load      \(streams) concurrent streams x \(tokens) tokens, \(lengthText)")
+        lines.append("  measured  \(Self.fixed(measured.seconds, 2)) s (run \(Self.fixed(runTime.seconds, 2)) s)")
+        lines.append(
+            "  streams   started \(started), completed \(completed), errors \(errors), stalled \(stalled), "
+                + "incomplete \(incomplete)")
+        lines.append("  rate      \(Self.fixed(streamsPerSecond, 1)) streams/s, \(Self.fixed(tokensPerSecond, 0)) tokens/s")
+        if let ttft = timeToFirstToken {
+            lines.append(
+                "  TTFT      p50 \(Self.ms(ttft.p50))  p90 \(Self.ms(ttft.p90))  p99 \(Self.ms(ttft.p99))  "
+                    + "max \(Self.ms(ttft.max))  (\(ttft.count) streams)")
+        } else {
+            lines.append("  TTFT      no stream received a token")
+        }
+        lines.append("  tokens    lost \(lostTokens), extra \(extraTokens)")
+        lines.append("  stalls    \(stallSeconds) s with streams in flight and no token arriving")
+        if let pid = targetPID {
+            lines.append("  pid \(pid)  \(targetText)")
+        }
+        if let cpu = benchCPUPercent { lines.append("  bench     CPU \(Self.fixed(cpu, 0))% of one core") }
+        if !failures.isEmpty {
+            lines.append("  failures")
+            for failure in failures { lines.append("    \(failure.count) x \(failure.message)") }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// One line of JSON, for scripts.
+    public var json: String {
+        var writer = JSONWriter(capacity: 1024)
+        writer.beginObject()
+        writer.key("url")
+        writer.string(url)
+        Self.ints(
+            &writer,
+            [("streams", streams), ("tokens", tokens), ("started", started), ("completed", completed),
+             ("errors", errors), ("stalled", stalled), ("incomplete_streams", incomplete),
+             ("lost_tokens", lostTokens), ("extra_tokens", extraTokens), ("stall_seconds", stallSeconds)])
+        switch length {
+        case .rounds(let rounds): Self.ints(&writer, [("rounds", rounds)])
+        case .duration(let duration): Self.doubles(&writer, [("duration_seconds", duration.seconds)])
+        }
+        Self.doubles(
+            &writer,
+            [("measured_seconds", measured.seconds), ("run_seconds", runTime.seconds),
+             ("streams_per_second", streamsPerSecond), ("tokens_per_second", tokensPerSecond)])
+        writer.key("ttft_ms")
+        if let ttft = timeToFirstToken {
+            writer.beginObject()
+            Self.ints(&writer, [("count", ttft.count)])
+            Self.doubles(
+                &writer,
+                [("p50", ttft.p50.milliseconds), ("p90", ttft.p90.milliseconds), ("p99", ttft.p99.milliseconds),
+                 ("max", ttft.max.milliseconds)])
+            writer.endObject()
+        } else {
+            writer.null()
+        }
+        writeTarget(&writer)
+        writer.key("bench_cpu_percent")
+        if let cpu = benchCPUPercent { writer.double(Self.rounded(cpu)) } else { writer.null() }
+        writer.key("failures")
+        writer.beginArray()
+        for failure in failures {
+            writer.beginObject()
+            writer.key("message")
+            writer.string(failure.message)
+            Self.ints(&writer, [("count", failure.count)])
+            writer.endObject()
+        }
+        writer.endArray()
+        writer.key("machine")
+        writer.beginObject()
+        Self.ints(&writer, [("cores", machine.cores)])
+        writer.key("cpu_model")
+        writer.string(machine.cpuModel)
+        writer.endObject()
+        writer.endObject()
+        return writer.string + "\n"
+    }
+
+    // MARK: - Pieces
+
+    private var lengthText: String {
+        switch length {
+        case .rounds(let rounds): return "\(rounds) rounds"
+        case .duration(let duration): return "for \(Self.fixed(duration.seconds, 1)) s"
+        }
+    }
+
+    private var targetText: String {
+        guard let target else { return "not readable" }
+        let mb = { (bytes: Int?) in bytes.map { Self.fixed(Double($0) / 1_048_576, 1) + " MB" } ?? "?" }
+        let cpu = targetCPUPercent.map { ", CPU \(Self.fixed($0, 0))% of one core" } ?? ""
+        return "peak RSS (VmHWM) \(mb(target.peakResidentBytes)), RSS now \(mb(target.residentBytes)), "
+            + "max sampled \(mb(target.maxSampledResidentBytes))\(cpu)"
+    }
+
+    private func writeTarget(_ writer: inout JSONWriter) {
+        writer.key("target")
+        guard let pid = targetPID else { return writer.null() }
+        writer.beginObject()
+        Self.ints(&writer, [("pid", Int(pid))])
+        let values: [(String, Int?)] = [
+            ("peak_rss_bytes", target?.peakResidentBytes), ("rss_bytes", target?.residentBytes),
+            ("max_sampled_rss_bytes", target?.maxSampledResidentBytes),
+        ]
+        for (name, value) in values {
+            writer.key(name)
+            if let value { writer.int(value) } else { writer.null() }
+        }
+        writer.key("cpu_percent")
+        if let cpu = targetCPUPercent { writer.double(Self.rounded(cpu)) } else { writer.null() }
+        writer.endObject()
+    }
+
+    private static func ints(_ writer: inout JSONWriter, _ pairs: [(String, Int)]) {
+        for (name, value) in pairs {
+            writer.key(name)
+            writer.int(value)
+        }
+    }
+
+    private static func doubles(_ writer: inout JSONWriter, _ pairs: [(String, Double)]) {
+        for (name, value) in pairs {
+            writer.key(name)
+            writer.double(rounded(value))
+        }
+    }
+
+    /// Microsecond precision is all a millisecond figure here can claim; it also keeps the JSON short.
+    private static func rounded(_ value: Double) -> Double {
+        (value * 1000).rounded() / 1000
+    }
+
+    static func ms(_ duration: Duration) -> String {
+        fixed(duration.milliseconds, 2) + " ms"
+    }
+
+    /// `value` with `digits` decimals (no Foundation formatter needed for this).
+    static func fixed(_ value: Double, _ digits: Int) -> String {
+        guard value.isFinite else { return "\(value)" }
+        var scale = 1.0
+        for _ in 0..<digits { scale *= 10 }
+        let scaled = Int64((abs(value) * scale).rounded())
+        let sign = value < 0 && scaled != 0 ? "-" : ""
+        let whole = scaled / Int64(scale)
+        guard digits > 0 else { return "\(sign)\(whole)" }
+        let fraction = String(scaled % Int64(scale))
+        return "\(sign)\(whole)." + String(repeating: "0", count: digits - fraction.count) + fraction
+    }
+}

@@ -1,0 +1,80 @@
+/// What a run measured. Rendered as a table (`text`) or JSON (`json`).
+public struct BenchReport: Sendable {
+    public var url: String
+    public var streams: Int
+    public var tokens: Int
+    public var length: BenchOptions.Length
+    /// The time the rates are computed over: the run's duration, or until the last stream ended
+    /// when a number of rounds was asked for.
+    public var measured: Duration
+    /// From the first start to the end, drain included.
+    public var runTime: Duration
+    public var started: Int
+    public var completed: Int
+    public var errors: Int
+    public var stalled: Int
+    public var incomplete: Int
+    public var lostTokens: Int
+    public var extraTokens: Int
+    public var streamsPerSecond: Double
+    public var tokensPerSecond: Double
+    public var timeToFirstToken: Percentiles?
+    /// Seconds during which streams were in flight and no token arrived at all.
+    public var stallSeconds: Int
+    /// The most frequent failure messages with their counts, most frequent first.
+    public var failures: [(message: String, count: Int)]
+    public var targetPID: Int32?
+    public var target: ProcessSample?
+    /// CPU used by the target process and by this process, as a percentage of one core over `runTime`.
+    public var targetCPUPercent: Double?
+    public var benchCPUPercent: Double?
+    public var machine: MachineInfo
+
+    /// At most this many distinct failure messages are reported.
+    static let failureLimit = 8
+
+    init(
+        options: BenchOptions, tally: BenchTally, window: MeasuredWindow, runTime: Duration, stallSeconds: Int,
+        target: ProcessSample?, benchCPU: Duration?, machine: MachineInfo
+    ) {
+        url = options.url
+        streams = options.streams
+        tokens = options.tokens
+        length = options.length
+        measured = window.elapsed
+        self.runTime = runTime
+        started = tally.started
+        completed = tally.completed
+        errors = tally.failed
+        stalled = tally.stalled
+        incomplete = tally.incomplete
+        lostTokens = tally.lostTokens
+        extraTokens = tally.extraTokens
+        let seconds = window.elapsed.seconds
+        streamsPerSecond = seconds > 0 ? Double(window.completed) / seconds : 0
+        tokensPerSecond = seconds > 0 ? Double(window.tokens) / seconds : 0
+        timeToFirstToken = Percentiles(tally.timeToFirstToken)
+        self.stallSeconds = stallSeconds
+        failures = tally.failures.sorted { $0.value > $1.value }.prefix(Self.failureLimit).map { ($0.key, $0.value) }
+        targetPID = options.pid
+        self.target = target
+        let run = runTime.seconds
+        targetCPUPercent = target?.cpuTime.map { run > 0 ? $0.seconds / run * 100 : 0 }
+        benchCPUPercent = benchCPU.map { run > 0 ? $0.seconds / run * 100 : 0 }
+        self.machine = machine
+    }
+
+    /// Whether every stream completed with exactly the asked number of tokens.
+    public var isClean: Bool {
+        errors == 0 && incomplete == 0 && lostTokens == 0 && extraTokens == 0
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let (whole, attoseconds) = components
+        return Double(whole) + Double(attoseconds) / 1e18
+    }
+
+    var milliseconds: Double { seconds * 1000 }
+}

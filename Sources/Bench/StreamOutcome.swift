@@ -1,0 +1,34 @@
+/// What one benchmark stream did, reported once when its transfer ends.
+struct StreamOutcome: Sendable {
+    /// The HTTP status of the response head; nil when no head arrived.
+    var status: Int?
+    /// Content deltas received (non-empty `delta.content` pieces).
+    var deltas = 0
+    /// Request start to the first content delta.
+    var timeToFirstToken: Duration?
+    /// Request start to the end of the transfer.
+    var elapsed: Duration = .zero
+    /// Whether `data: [DONE]` arrived.
+    var sawDone = false
+    /// Why the stream failed (transport, status, decoding, an error chunk); nil when it did not.
+    var failure: String?
+    /// Aborted by the run itself because it was still in flight when the drain time ran out.
+    var stalled = false
+
+    /// Content deltas the stream should have carried and did not (an errored stream that got a
+    /// 200 head counts too: tokens the model produced never reached the client).
+    func lostTokens(expected: Int) -> Int {
+        guard status == 200 else { return 0 }
+        return max(0, expected - deltas)
+    }
+
+    /// Deltas beyond `max_tokens`: duplicates, or a server that ignored the cap.
+    func extraTokens(expected: Int) -> Int {
+        max(0, deltas - expected)
+    }
+
+    /// A 200 stream that did not end with `[DONE]` after exactly the expected deltas.
+    func isIncomplete(expected: Int) -> Bool {
+        status == 200 && (!sawDone || deltas != expected)
+    }
+}

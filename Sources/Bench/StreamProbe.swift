@@ -1,0 +1,99 @@
+import BridgeCore
+import Curl
+import OpenAIWire
+import Synchronization
+
+/// One benchmark stream: the transfer's delegate, decoding the SSE body as any OpenAI client would
+/// and noting when each content delta arrives.
+final class StreamProbe: CurlTransferDelegate {
+    private struct State {
+        var sse = SSEDecoder()
+        // Think-tag splitting would hold back leading content and merge deltas: count them raw.
+        var chunks = ChatChunkDecoder(splitsThinkTags: false)
+        var outcome = StreamOutcome()
+        /// The start of an error body, kept for the failure message.
+        var errorBody: [UInt8] = []
+    }
+
+    /// Error bodies are reported, not stored: this much is enough to say what went wrong.
+    private static let errorBodyLimit = 300
+
+    private let generator: LoadGenerator
+    private let startedAt: ContinuousClock.Instant
+    // Only the loop thread touches the state once the transfer started; the lock is uncontended
+    // and keeps the class honestly Sendable.
+    private let state = Mutex(State())
+
+    init(generator: LoadGenerator, startedAt: ContinuousClock.Instant) {
+        self.generator = generator
+        self.startedAt = startedAt
+    }
+
+    func curlTransfer(_ id: CurlTransferID, didReceiveHead status: Int, headers: [(name: String, value: String)]) {
+        state.withLock { $0.outcome.status = status }
+    }
+
+    func curlTransfer(_ id: CurlTransferID, didReceive body: UnsafeRawBufferPointer) {
+        let now = ContinuousClock.now
+        let (newDeltas, broken) = state.withLock { state -> (Int, Bool) in
+            guard state.outcome.failure == nil else { return (0, true) }
+            guard state.outcome.status == 200 else {
+                let room = Self.errorBodyLimit - state.errorBody.count
+                state.errorBody.append(contentsOf: body.prefix(max(0, room)))
+                return (0, false)
+            }
+            return Self.decode(body, into: &state, at: now, since: startedAt)
+        }
+        if broken {
+            generator.loop.cancel(id)
+            return
+        }
+        if newDeltas > 0 { generator.countTokens(newDeltas) }
+        generator.loop.setDeadline(id, now + generator.options.idleTimeout, reason: "idle")
+    }
+
+    func curlTransfer(_ id: CurlTransferID, didCompleteWith error: CurlError?) {
+        let end = ContinuousClock.now
+        let outcome = state.withLock { state -> StreamOutcome in
+            var outcome = state.outcome
+            outcome.elapsed = end - startedAt
+            if outcome.failure != nil { return outcome }
+            if let error {
+                // The run aborts what is left when the drain time runs out (a loop shutdown).
+                outcome.stalled = generator.isDrainExpired && error.kind == .shutdown
+                outcome.failure = outcome.stalled ? "stalled: still in flight when the drain time ran out" : "\(error)"
+            } else if let status = outcome.status, status != 200 {
+                let body = String(decoding: state.errorBody, as: UTF8.self)
+                outcome.failure = "HTTP \(status): \(body)"
+            } else if outcome.status == nil {
+                outcome.failure = "no response head"
+            }
+            return outcome
+        }
+        generator.streamEnded(outcome)
+    }
+
+    /// Feeds body bytes through both decoders; returns the content deltas they held and whether
+    /// the stream broke (the failure is then recorded in the outcome).
+    private static func decode(
+        _ body: UnsafeRawBufferPointer, into state: inout State, at now: ContinuousClock.Instant,
+        since start: ContinuousClock.Instant
+    ) -> (Int, Bool) {
+        var deltas = 0
+        do {
+            for message in try state.sse.feed(body) {
+                for output in try state.chunks.decode(message) {
+                    if case .text = output { deltas += 1 }
+                }
+            }
+        } catch {
+            state.outcome.failure = "\(error)"
+        }
+        if deltas > 0, state.outcome.timeToFirstToken == nil {
+            state.outcome.timeToFirstToken = now - start
+        }
+        state.outcome.deltas += deltas
+        state.outcome.sawDone = state.chunks.isDone
+        return (deltas, state.outcome.failure != nil)
+    }
+}

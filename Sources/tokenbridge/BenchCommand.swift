@@ -1,0 +1,83 @@
+import ArgumentParser
+import Bench
+
+/// `tokenbridge bench`: a load generator for OpenAI-compatible streaming (the bridge or the mock).
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Keep N streaming chat requests in flight against a server and measure them.",
+        discussion: """
+            Every stream asks for --tokens tokens and must receive exactly that many content deltas
+            and then [DONE]; anything else is reported as lost, extra or incomplete. Rates are
+            measured over --duration (or until the last of --rounds ends). Run it against the bridge
+            and against `tokenbridge mock-llm` directly to see what the bridge costs.
+            """)
+
+    @Option(name: .long, help: "Base URL of the OpenAI-compatible server, including /v1.")
+    var url = "http://127.0.0.1:8080/v1"
+
+    @Option(name: .long, help: "Concurrent streams kept in flight.")
+    var streams = 100
+
+    @Option(name: .long, help: "max_tokens of each request (content deltas each stream must carry).")
+    var tokens = 100
+
+    @Option(name: .long, help: "Streams per slot, one after another (instead of --duration).")
+    var rounds: Int?
+
+    @Option(name: .long, help: "How long to keep starting streams, e.g. 10s, 500ms, 1m (default 10s).")
+    var duration: String?
+
+    @Option(name: .long, help: "A process (the bridge) whose RSS and CPU are sampled during the run.")
+    var pid: Int32?
+
+    @Option(name: .long, help: "Abort a stream that receives nothing for this long.")
+    var idleTimeout = "30s"
+
+    @Option(name: .long, help: "After the last start, how long in-flight streams get before they count as stalled.")
+    var drainTimeout = "30s"
+
+    @Option(name: .long, help: "Model name to send.")
+    var model = "bench"
+
+    @Flag(name: .long, help: "Print the report as one line of JSON.")
+    var json = false
+
+    @Flag(name: .long, help: "No progress line on stderr.")
+    var quiet = false
+
+    func validate() throws {
+        guard streams >= 1 else { throw ValidationError("--streams must be at least 1") }
+        guard tokens >= 1 else { throw ValidationError("--tokens must be at least 1") }
+        if let rounds, rounds < 1 { throw ValidationError("--rounds must be at least 1") }
+        if rounds != nil, duration != nil { throw ValidationError("give --rounds or --duration, not both") }
+        _ = try Self.parseDuration(duration ?? "10s", option: "--duration")
+        _ = try Self.parseDuration(idleTimeout, option: "--idle-timeout")
+        _ = try Self.parseDuration(drainTimeout, option: "--drain-timeout")
+    }
+
+    func run() async throws {
+        let length: BenchOptions.Length =
+            if let rounds { .rounds(rounds) } else { .duration(try Self.parseDuration(duration ?? "10s", option: "--duration")) }
+        let options = BenchOptions(
+            url: url, streams: streams, tokens: tokens, length: length, pid: pid, model: model,
+            idleTimeout: try Self.parseDuration(idleTimeout, option: "--idle-timeout"),
+            drainTimeout: try Self.parseDuration(drainTimeout, option: "--drain-timeout"),
+            showsProgress: !quiet)
+        let report = try await Bench.run(options)
+        print(json ? report.json : report.text, terminator: "")
+        // A run that lost or broke streams must fail a script that checks the exit status.
+        if !report.isClean { throw ExitCode(1) }
+    }
+
+    /// `10s`, `500ms`, `2m`, `1.5s`: a number and one unit.
+    static func parseDuration(_ text: String, option: String) throws -> Duration {
+        let units: [(suffix: String, seconds: Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        for unit in units where text.hasSuffix(unit.suffix) {
+            if let number = Double(text.dropLast(unit.suffix.count)), number > 0, number.isFinite {
+                return .milliseconds(Int64((number * unit.seconds * 1000).rounded()))
+            }
+        }
+        throw ValidationError("\(option) needs a positive duration such as 10s, 500ms or 1m, not '\(text)'")
+    }
+}

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# HTTP SSE streaming benchmark: the bridge vs. `tokenbridge mock-llm` directly, in the same run.
+#
+# Builds release, starts the mock (unlimited rate) and the bridge pointed at it on free ports, then
+# for each concurrency runs `tokenbridge bench` straight against the mock and then through the
+# bridge, and writes a markdown table to stdout and artifacts/bench-http.md (raw JSON reports next
+# to it). Exits non-zero if any run lost tokens or had errors.
+#
+# Environment: BENCH_LEVELS ("1 100 1000"), BENCH_TOKENS (100), BENCH_DURATION (10s),
+# BENCH_SCRATCH (a --scratch-path for swift build; default .build).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+levels=${BENCH_LEVELS:-"1 100 1000"}
+tokens=${BENCH_TOKENS:-100}
+duration=${BENCH_DURATION:-10s}
+scratch=()
+if [[ -n ${BENCH_SCRATCH:-} ]]; then scratch=(--scratch-path "$BENCH_SCRATCH"); fi
+out_dir=artifacts
+mkdir -p "$out_dir"
+work=$(mktemp -d)
+pids=()
+
+cleanup() {
+    # Only the servers this script started, by pid.
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+say() { echo "bench-http: $*" >&2; }
+
+# 1000 streams need 1000 sockets in the client, 2000 in the bridge, 1000 in the mock.
+hard=$(ulimit -Hn)
+if [[ $hard == unlimited || $hard -ge 65536 ]]; then ulimit -n 65536; else ulimit -n "$hard"; fi
+say "open files limit $(ulimit -n)"
+
+say "building (release)..."
+swift build -c release "${scratch[@]}" >&2
+bin="$(swift build -c release "${scratch[@]}" --show-bin-path)/tokenbridge"
+
+# A port nobody listens on: a connect to it is refused. (Racy in theory; the servers fail loudly.)
+free_port() {
+    local port
+    while :; do
+        port=$((20000 + RANDOM % 40000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return; fi
+    done
+}
+
+# Polls /ping until it answers pong; fails if the process died or 30 s passed.
+wait_ping() {
+    local port=$1 pid=$2 name=$3 deadline=$((SECONDS + 30))
+    until [[ $(curl -fsS --max-time 1 "http://127.0.0.1:$port/ping" 2>/dev/null) == pong ]]; do
+        if ! kill -0 "$pid" 2>/dev/null; then say "$name exited:"; cat "$work/$name.log" >&2; exit 1; fi
+        if ((SECONDS > deadline)); then say "$name did not answer /ping within 30 s"; exit 1; fi
+        sleep 0.05
+    done
+}
+
+mock_port=$(free_port)
+"$bin" mock-llm --host 127.0.0.1 --port "$mock_port" --rate 0 --tokens "$tokens" --log-level warning \
+    >"$work/mock.log" 2>&1 &
+mock_pid=$!
+pids+=("$mock_pid")
+wait_ping "$mock_port" "$mock_pid" mock
+
+bridge_port=$(free_port)
+OPENAI_URL="http://127.0.0.1:$mock_port/v1" TOKENBRIDGE_LLM_PROVIDER=openai LOG_LEVEL=warning \
+    TOKENBRIDGE_SERVER_HOST=127.0.0.1 TOKENBRIDGE_PIPELINE_MAX_CONCURRENT_STREAMS=6000 \
+    "$bin" serve --port "$bridge_port" >"$work/bridge.log" 2>&1 &
+bridge_pid=$!
+pids+=("$bridge_pid")
+wait_ping "$bridge_port" "$bridge_pid" bridge
+say "mock pid $mock_pid on :$mock_port, bridge pid $bridge_pid on :$bridge_port"
+
+failed=0
+run_bench() {
+    local name=$1 port=$2 pid=$3 level=$4
+    say "$level streams, $name, $duration..."
+    # bench exits 1 when streams broke or lost tokens: record it, keep going, fail at the end.
+    if ! "$bin" bench --url "http://127.0.0.1:$port/v1" --streams "$level" --tokens "$tokens" \
+        --duration "$duration" --pid "$pid" --json >"$out_dir/bench-http-$level-$name.json"; then
+        failed=1
+        say "$level streams, $name: errors or lost tokens (see $out_dir/bench-http-$level-$name.json)"
+    fi
+}
+
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+for level in $levels; do
+    run_bench direct "$mock_port" "$mock_pid" "$level"
+    run_bench bridge "$bridge_port" "$bridge_pid" "$level"
+done
+for pid in "$mock_pid" "$bridge_pid"; do
+    if ! kill -0 "$pid" 2>/dev/null; then failed=1; say "process $pid died during the runs"; fi
+done
+if [[ -s $work/bridge.log ]]; then say "bridge log (warnings and errors):"; tail -n 40 "$work/bridge.log" >&2; fi
+
+cpu_model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')
+BENCH_LEVELS="$levels" BENCH_DIR="$out_dir" BENCH_HEADER="$(
+    echo "# HTTP SSE streaming: bridge vs. mock-llm directly"
+    echo
+    echo "- $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (uncommitted changes)')"
+    echo "- machine: nproc $(nproc), CPU \"$cpu_model\"; load average before the runs: $load_before"
+    echo "- the bench client, the mock and the bridge all share these $(nproc) cores (and anything else running),"
+    echo "  so the bridge competes with its own load generator: read the ratios, not the absolute numbers"
+    echo "- each cell: $duration of N concurrent streams of $tokens tokens (mock at unlimited rate), a new stream"
+    echo "  started as soon as one ends; TTFT = request start to first content delta, as the client sees it"
+)" python3 - <<'EOF' | tee "$out_dir/bench-http.md"
+import json, os
+
+def load(level, name):
+    with open(f"{os.environ['BENCH_DIR']}/bench-http-{level}-{name}.json") as f:
+        return json.load(f)
+
+def ttft(r, key):
+    t = r["ttft_ms"]
+    return t[key] if t else float("nan")
+
+print(os.environ["BENCH_HEADER"])
+print()
+print("| concurrency | direct streams/s | bridge streams/s | ratio | direct tok/s | bridge tok/s "
+      "| TTFT p50/p99 direct (ms) | TTFT p50/p99 bridge (ms) | added TTFT p50/p99 (ms) "
+      "| errors direct/bridge | lost direct/bridge | bridge peak RSS |")
+print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+for level in os.environ["BENCH_LEVELS"].split():
+    d, b = load(level, "direct"), load(level, "bridge")
+    ratio = b["streams_per_second"] / d["streams_per_second"] if d["streams_per_second"] else float("nan")
+    peak = (b.get("target") or {}).get("peak_rss_bytes")
+    peak_text = f"{peak / 1048576:.1f} MB" if peak else "?"
+    print(f"| {level} | {d['streams_per_second']:.0f} | {b['streams_per_second']:.0f} | {ratio:.0%} "
+          f"| {d['tokens_per_second']:.0f} | {b['tokens_per_second']:.0f} "
+          f"| {ttft(d, 'p50'):.2f} / {ttft(d, 'p99'):.2f} | {ttft(b, 'p50'):.2f} / {ttft(b, 'p99'):.2f} "
+          f"| {ttft(b, 'p50') - ttft(d, 'p50'):+.2f} / {ttft(b, 'p99') - ttft(d, 'p99'):+.2f} "
+          f"| {d['errors']} / {b['errors']} | {d['lost_tokens']} / {b['lost_tokens']} "
+          f"| {peak_text} |")
+print()
+print("Added TTFT is the bridge's percentile minus the direct one. Bridge peak RSS is the process's")
+print("VmHWM after that row (levels run in increasing order, so it is the peak up to that level).")
+print("Incomplete streams, stalls, CPU and failure messages are in the JSON reports next to this file.")
+EOF
+exit "$failed"
