@@ -59,7 +59,9 @@ let package = Package(
         // MARK: - Tests
         .testTarget(name: "BridgeCoreTests", dependencies: ["BridgeCore"]),
         .testTarget(name: "OpenAIWireTests", dependencies: ["OpenAIWire", "BridgeCore"]),
-        .testTarget(name: "OpenAIUpstreamTests", dependencies: ["OpenAIUpstream", "Curl", "WebServer", "BridgeCore"]),
+        .testTarget(
+            name: "OpenAIUpstreamTests",
+            dependencies: ["OpenAIUpstream", "Curl", "WebServer", "BridgeCore", "HTTPIngress", "SimulatedModel"]),
         .testTarget(name: "BridgeConfigTests", dependencies: ["BridgeConfig", "BridgeCore"]),
         .testTarget(name: "CurlTests", dependencies: ["Curl"]),
         .testTarget(name: "SimulatedModelTests", dependencies: ["SimulatedModel", "BridgeCore"]),

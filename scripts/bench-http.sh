@@ -75,16 +75,31 @@ pids+=("$bridge_pid")
 wait_ping "$bridge_port" "$bridge_pid" bridge
 say "mock pid $mock_pid on :$mock_port, bridge pid $bridge_pid on :$bridge_port"
 
+# CPU seconds (user + system) a process used so far; its name has no spaces, so fields count plainly.
+clock_ticks=$(getconf CLK_TCK)
+cpu_seconds() { awk -v hz="$clock_ticks" '{ printf "%.3f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+# CPU seconds the whole machine has been busy (every core, every process): user, nice, system, irq, softirq, steal.
+machine_busy() { awk -v hz="$clock_ticks" '/^cpu / { printf "%.3f", ($2 + $3 + $4 + $7 + $8 + $9) / hz }' /proc/stat; }
+difference() { awk -v now="$1" -v then="$2" 'BEGIN { printf "%.3f", now - then }'; }
+cpu_since() { difference "$(cpu_seconds "$1")" "$2"; }
+
 failed=0
 run_bench() {
-    local name=$1 port=$2 pid=$3 level=$4
+    local name=$1 port=$2 pid=$3 level=$4 mock_cpu bridge_cpu busy
     say "$level streams, $name, $duration..."
+    busy=$(machine_busy)
+    mock_cpu=$(cpu_seconds "$mock_pid")
+    bridge_cpu=$(cpu_seconds "$bridge_pid")
     # bench exits 1 when streams broke or lost tokens: record it, keep going, fail at the end.
     if ! "$bin" bench --url "http://127.0.0.1:$port/v1" --streams "$level" --tokens "$tokens" \
         --duration "$duration" --pid "$pid" --json >"$out_dir/bench-http-$level-$name.json"; then
         failed=1
         say "$level streams, $name: errors or lost tokens (see $out_dir/bench-http-$level-$name.json)"
     fi
+    # The servers' CPU over the run, to explain the ratios on a machine they share with the client.
+    printf '{"mock_cpu_seconds": %s, "bridge_cpu_seconds": %s, "machine_busy_seconds": %s}\n' \
+        "$(cpu_since "$mock_pid" "$mock_cpu")" "$(cpu_since "$bridge_pid" "$bridge_cpu")" \
+        "$(difference "$(machine_busy)" "$busy")" >"$out_dir/bench-http-$level-$name.cpu.json"
 }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -98,7 +113,7 @@ done
 if [[ -s $work/bridge.log ]]; then say "bridge log (warnings and errors):"; tail -n 40 "$work/bridge.log" >&2; fi
 
 cpu_model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')
-BENCH_LEVELS="$levels" BENCH_DIR="$out_dir" BENCH_HEADER="$(
+BENCH_LEVELS="$levels" BENCH_TOKENS="$tokens" BENCH_DIR="$out_dir" BENCH_HEADER="$(
     echo "# HTTP SSE streaming: bridge vs. mock-llm directly"
     echo
     echo "- $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (uncommitted changes)')"
@@ -110,9 +125,18 @@ BENCH_LEVELS="$levels" BENCH_DIR="$out_dir" BENCH_HEADER="$(
 )" python3 - <<'EOF' | tee "$out_dir/bench-http.md"
 import json, os
 
-def load(level, name):
-    with open(f"{os.environ['BENCH_DIR']}/bench-http-{level}-{name}.json") as f:
+def load(level, name, suffix=""):
+    with open(f"{os.environ['BENCH_DIR']}/bench-http-{level}-{name}{suffix}.json") as f:
         return json.load(f)
+
+def cpu_ms_per_stream(level, name):
+    """CPU of client, mock and bridge per completed stream (ms), and the cores other processes used."""
+    r, c = load(level, name), load(level, name, ".cpu")
+    n = max(1, r["completed"])
+    client = (r["bench_cpu_percent"] or 0) * r["run_seconds"] / 100
+    ours = client + c["mock_cpu_seconds"] + c["bridge_cpu_seconds"]
+    others = max(0.0, c["machine_busy_seconds"] - ours) / r["run_seconds"]
+    return [1000 * x / n for x in (client, c["mock_cpu_seconds"], c["bridge_cpu_seconds"])], others
 
 def ttft(r, key):
     t = r["ttft_ms"]
@@ -138,6 +162,18 @@ for level in os.environ["BENCH_LEVELS"].split():
 print()
 print("Added TTFT is the bridge's percentile minus the direct one. Bridge peak RSS is the process's")
 print("VmHWM after that row (levels run in increasing order, so it is the peak up to that level).")
+print()
+print("CPU per completed stream (ms of CPU, whole run including the drain), and the cores that other")
+print("processes on the machine used meanwhile (noise: the runs are only comparable when this is near 0):")
+print()
+print("| concurrency | direct: client / mock | bridge: client / mock / bridge | bridge CPU per token (us) | other processes, cores: direct / bridge |")
+print("|---:|---:|---:|---:|---:|")
+for level in os.environ["BENCH_LEVELS"].split():
+    (dc, dm, _), dl = cpu_ms_per_stream(level, "direct")
+    (bc, bm, bb), bl = cpu_ms_per_stream(level, "bridge")
+    per_token = 1000 * bb / int(os.environ["BENCH_TOKENS"])
+    print(f"| {level} | {dc:.2f} / {dm:.2f} | {bc:.2f} / {bm:.2f} / {bb:.2f} | {per_token:.1f} | {dl:.2f} / {bl:.2f} |")
+print()
 print("Incomplete streams, stalls, CPU and failure messages are in the JSON reports next to this file.")
 EOF
 exit "$failed"

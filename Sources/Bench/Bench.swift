@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `tokenbridge bench`: drives an OpenAI-compatible server (the bridge, or the mock directly)
@@ -20,13 +20,21 @@ public enum Bench {
         var progress = ProgressLine(start: start, enabled: options.showsProgress)
         var drainDeadline: ContinuousClock.Instant?
         while true {
-            try? await Task.sleep(for: tick)
+            do {
+                try await Task.sleep(for: tick)
+            } catch {
+                // Cancelled: stop at once rather than spin; what is in flight counts as stalled.
+                generator.stopStarting()
+                generator.abortRemaining()
+                break
+            }
             let now = ContinuousClock.now
             sampler?.update()
             if case .duration(let length) = options.length, window == nil, now - start >= length {
                 generator.stopStarting()
                 let tally = generator.snapshot()
-                window = MeasuredWindow(elapsed: now - start, completed: tally.completed, tokens: generator.tokensReceived)
+                window = MeasuredWindow(
+                    elapsed: now - start, completed: tally.completed, tokens: generator.tokensReceived)
             }
             let tally = generator.snapshot()
             progress.update(now: now, tally: tally, tokens: generator.tokensReceived)
@@ -45,7 +53,8 @@ public enum Bench {
         sampler?.update()
         let tally = generator.finalTally()
         let measured =
-            window ?? MeasuredWindow(elapsed: (tally.lastEnd ?? end) - start, completed: tally.completed, tokens: tally.deltas)
+            window
+            ?? MeasuredWindow(elapsed: (tally.lastEnd ?? end) - start, completed: tally.completed, tokens: tally.deltas)
         let ownCPU = ProcFile.cpuTime(of: "self").flatMap { now in ownCPUAtStart.map { now - $0 } }
         return BenchReport(
             options: options, tally: tally, window: measured, runTime: end - start, stallSeconds: progress.stallSeconds,

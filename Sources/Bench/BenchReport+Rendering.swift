@@ -11,7 +11,8 @@ extension BenchReport {
         lines.append(
             "  streams   started \(started), completed \(completed), errors \(errors), stalled \(stalled), "
                 + "incomplete \(incomplete)")
-        lines.append("  rate      \(Self.fixed(streamsPerSecond, 1)) streams/s, \(Self.fixed(tokensPerSecond, 0)) tokens/s")
+        lines.append(
+            "  rate      \(Self.fixed(streamsPerSecond, 1)) streams/s, \(Self.fixed(tokensPerSecond, 0)) tokens/s")
         if let ttft = timeToFirstToken {
             lines.append(
                 "  TTFT      p50 \(Self.ms(ttft.p50))  p90 \(Self.ms(ttft.p90))  p99 \(Self.ms(ttft.p99))  "
@@ -40,25 +41,31 @@ extension BenchReport {
         writer.string(url)
         Self.ints(
             &writer,
-            [("streams", streams), ("tokens", tokens), ("started", started), ("completed", completed),
-             ("errors", errors), ("stalled", stalled), ("incomplete_streams", incomplete),
-             ("lost_tokens", lostTokens), ("extra_tokens", extraTokens), ("stall_seconds", stallSeconds)])
+            [
+                ("streams", streams), ("tokens", tokens), ("started", started), ("completed", completed),
+                ("errors", errors), ("stalled", stalled), ("incomplete_streams", incomplete),
+                ("lost_tokens", lostTokens), ("extra_tokens", extraTokens), ("stall_seconds", stallSeconds),
+            ])
         switch length {
         case .rounds(let rounds): Self.ints(&writer, [("rounds", rounds)])
         case .duration(let duration): Self.doubles(&writer, [("duration_seconds", duration.seconds)])
         }
         Self.doubles(
             &writer,
-            [("measured_seconds", measured.seconds), ("run_seconds", runTime.seconds),
-             ("streams_per_second", streamsPerSecond), ("tokens_per_second", tokensPerSecond)])
+            [
+                ("measured_seconds", measured.seconds), ("run_seconds", runTime.seconds),
+                ("streams_per_second", streamsPerSecond), ("tokens_per_second", tokensPerSecond),
+            ])
         writer.key("ttft_ms")
         if let ttft = timeToFirstToken {
             writer.beginObject()
             Self.ints(&writer, [("count", ttft.count)])
             Self.doubles(
                 &writer,
-                [("p50", ttft.p50.milliseconds), ("p90", ttft.p90.milliseconds), ("p99", ttft.p99.milliseconds),
-                 ("max", ttft.max.milliseconds)])
+                [
+                    ("p50", ttft.p50.milliseconds), ("p90", ttft.p90.milliseconds), ("p99", ttft.p99.milliseconds),
+                    ("max", ttft.max.milliseconds),
+                ])
             writer.endObject()
         } else {
             writer.null()

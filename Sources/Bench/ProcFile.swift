@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Reads Linux `/proc` files, whose reported size is 0, so they are read until end of file.

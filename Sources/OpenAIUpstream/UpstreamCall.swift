@@ -79,7 +79,8 @@ final class UpstreamCall: CurlTransferDelegate, LLMCall, Sendable {
         }
         guard proceed else { return }
         let id = client.loop.start(request, delegate: self, notBefore: notBefore)
-        let firstToken = (notBefore ?? .now).advanced(by: configuration.connectTimeout + configuration.firstTokenTimeout)
+        // Counted from the attempt's start, connecting included: the user waits for both.
+        let firstToken = (notBefore ?? .now).advanced(by: configuration.firstTokenTimeout)
         let cancelled = state.withLock { state -> Bool in
             state.transfer = id
             return state.finished

@@ -5,7 +5,7 @@ public struct UpstreamConfiguration: Sendable {
     /// Sent as `Authorization: Bearer` when not empty.
     public var apiKey: String
     public var connectTimeout: Duration
-    /// From sending the request to the first content, reasoning or tool-call token.
+    /// From starting an attempt (connecting included) to the first content, reasoning or tool-call token.
     public var firstTokenTimeout: Duration
     /// The longest silence between two tokens once the answer has started.
     public var idleTimeout: Duration

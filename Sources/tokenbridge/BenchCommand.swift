@@ -10,7 +10,8 @@ struct BenchCommand: AsyncParsableCommand {
             Every stream asks for --tokens tokens and must receive exactly that many content deltas
             and then [DONE]; anything else is reported as lost, extra or incomplete. Rates are
             measured over --duration (or until the last of --rounds ends). Run it against the bridge
-            and against `tokenbridge mock-llm` directly to see what the bridge costs.
+            and against `tokenbridge mock-llm` directly to see what the bridge costs. The exit status
+            is 1 when any stream failed or lost tokens.
             """)
 
     @Option(name: .long, help: "Base URL of the OpenAI-compatible server, including /v1.")
@@ -58,7 +59,9 @@ struct BenchCommand: AsyncParsableCommand {
 
     func run() async throws {
         let length: BenchOptions.Length =
-            if let rounds { .rounds(rounds) } else { .duration(try Self.parseDuration(duration ?? "10s", option: "--duration")) }
+            if let rounds { .rounds(rounds) } else {
+                .duration(try Self.parseDuration(duration ?? "10s", option: "--duration"))
+            }
         let options = BenchOptions(
             url: url, streams: streams, tokens: tokens, length: length, pid: pid, model: model,
             idleTimeout: try Self.parseDuration(idleTimeout, option: "--idle-timeout"),

@@ -20,6 +20,10 @@ Steps:
     drop<N>        N tokens, then the connection is closed (FIN) mid-body (no terminating chunk)
     reset<N>       N tokens, then the connection is reset (RST)
     errchunk<N>    N tokens, then an SSE `data: {"error": {...}}` event, then the body ends normally
+    ragged         the normal answer with CRLF line ends and comment lines, one byte per write
+    reasoning      three `reasoning_content` deltas ("r0 r1 r2 "), then the normal answer
+    think          inline "<think>secret thoughts</think>" split across chunks, then the normal answer
+    tools          two tool calls streamed as deltas (see TOOL_CALLS), finish_reason "tool_calls"
 
 Every request is recorded (arrival time, headers, body, whether it finished or the client
 aborted before the response ended, and when), and tests wait on those records with deadlines.
@@ -41,6 +45,14 @@ from typing import Any, Callable
 TOKEN_COUNT = 5
 SLOW_INTERVAL = 0.1
 HOLD_SECONDS = 30.0
+
+
+# What the `tools` step streams, assembled.
+TOOL_CALLS = [
+    {"id": "call_weather", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}},
+    {"id": "call_time", "type": "function", "function": {"name": "get_time", "arguments": "{}"}},
+]
+THINK_PIECES = ["<thi", "nk>secret ", "thoughts</th", "ink>"]
 
 
 def token(i: int) -> str:
@@ -345,6 +357,7 @@ class ScriptedUpstream:
                 if interval and await _wait(closed, interval):
                     raise _Closed()
 
+        finish_reason = "stop"
         if step == "silent":
             await self._until_closed(conn, record, HOLD_SECONDS, closed)
             return False
@@ -352,6 +365,19 @@ class ScriptedUpstream:
                                          "finish_reason": None}]})
         if step == "slow":
             await send_tokens(int(HOLD_SECONDS / SLOW_INTERVAL), SLOW_INTERVAL)
+        elif step == "ragged":
+            return await self._ragged(conn, record, base)
+        elif step in ("reasoning", "think"):
+            if step == "reasoning":
+                deltas = [{"reasoning_content": f"r{i} "} for i in range(3)]
+            else:
+                deltas = [{"content": piece} for piece in THINK_PIECES]
+            for delta in deltas:
+                await send({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
+            await send_tokens(TOKEN_COUNT)
+        elif step == "tools":
+            await self._send_tool_calls(send, base)
+            finish_reason = "tool_calls"
         elif m := re.fullmatch(r"errchunk(\d+)", step):
             await send_tokens(int(m.group(1)))
             await send({"error": {"message": "scripted mid-stream failure", "type": "server_error",
@@ -377,13 +403,54 @@ class ScriptedUpstream:
         else:
             n = _token_count(step)
             await send_tokens(n)
-        await send({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        await send({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish_reason}]})
         options = request.get("stream_options")
         if isinstance(options, dict) and options.get("include_usage"):
             n = record.tokens_sent
             await send({**base, "choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": n,
                                                          "total_tokens": 3 + n}})
         await send("[DONE]")
+        conn.writer.write(b"0\r\n\r\n")
+        await conn.writer.drain()
+        self._finish(record)
+        return True
+
+    async def _send_tool_calls(self, send: Callable, base: dict) -> None:
+        weather, clock = TOOL_CALLS
+        args = weather["function"]["arguments"]
+        pieces = [
+            {"index": 0, "id": weather["id"], "type": "function",
+             "function": {"name": weather["function"]["name"], "arguments": ""}},
+            {"index": 0, "function": {"arguments": args[:4]}},
+            {"index": 0, "function": {"arguments": args[4:11]}},
+            {"index": 1, "id": clock["id"], "type": "function",
+             "function": {"name": clock["function"]["name"], "arguments": ""}},
+            {"index": 0, "function": {"arguments": args[11:]}},
+            {"index": 1, "function": {"arguments": clock["function"]["arguments"]}},
+        ]
+        for piece in pieces:
+            await send({**base, "choices": [{"index": 0, "delta": {"tool_calls": [piece]}, "finish_reason": None}]})
+
+    async def _ragged(self, conn: _Connection, record: RecordedRequest, base: dict) -> bool:
+        """The normal answer as servers in the wild send it: CRLF, comments, arbitrary TCP splits."""
+        events = [": keep-alive\r\n\r\n"]
+        for i in range(TOKEN_COUNT):
+            delta = {**base, "choices": [{"index": 0, "delta": {"content": token(i)}, "finish_reason": None}]}
+            events.append(f"data: {json.dumps(delta)}\r\n\r\n")
+            if i == 1:
+                events.append(": still thinking\r\n\r\n")
+        events.append(f"data: {json.dumps({**base, 'choices': [{'index': 0, 'delta': {}, 'finish_reason': 'stop'}]})}"
+                      "\r\n\r\ndata: [DONE]\r\n\r\n")
+        data = "".join(events).encode()
+        sock = conn.writer.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for i, byte in enumerate(data):
+            conn.writer.write(b"1\r\n" + bytes([byte]) + b"\r\n")
+            await conn.writer.drain()
+            if i % 7 == 0:
+                await asyncio.sleep(0.001)  # let the bytes leave in separate segments
+        record.tokens_sent = TOKEN_COUNT
         conn.writer.write(b"0\r\n\r\n")
         await conn.writer.drain()
         self._finish(record)

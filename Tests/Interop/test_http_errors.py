@@ -299,6 +299,20 @@ def test_429_over_max_concurrent_streams(start_bridge, uid: str) -> None:
             time.sleep(0.05)
 
 
+def test_duplicate_uid_while_running_is_refused(start_bridge, uid: str) -> None:
+    bridge = start_bridge({"llm": {"simulated": {"tokens": 2000, "rate": 20}}})
+    with bridge.client() as client:
+        with client.stream("POST", CHAT, json=chat_body(uid=uid, stream=True)) as first:
+            assert first.status_code == 200
+            assert next(iter_sse(first))[0] == "data"
+            for stream in (False, True):
+                response = client.post(CHAT, json=chat_body(uid=uid, stream=stream))
+                assert 400 <= response.status_code < 500, response.status_code
+                error = assert_error_json(response, response.status_code)
+                assert error["param"] == "uid" or "uid" in error["message"], error
+    bridge.ping()
+
+
 # MARK: - CORS
 
 
