@@ -1,31 +1,32 @@
 #!/usr/bin/env bash
 # HTTP SSE streaming benchmark: the bridge vs. `tokenbridge mock-llm` directly, in the same run.
 #
-# Builds release, starts the mock (unlimited rate) and the bridge pointed at it on free ports, then
-# for each concurrency runs `tokenbridge bench` straight against the mock and then through the
-# bridge, and writes a markdown table to stdout and artifacts/bench-http.md (raw JSON reports next
-# to it). Exits non-zero if any run lost tokens or had errors.
+# Builds release, starts the mock (unlimited rate by default) and the bridge pointed at it on free
+# ports, then for each concurrency runs `tokenbridge bench` straight against the mock and then
+# through the bridge, and writes a markdown table to stdout and artifacts/bench-http.md (raw JSON
+# reports and server logs next to it). Exits non-zero if any run lost tokens or had errors, or a server died.
 #
 # Environment: BENCH_LEVELS ("1 100 1000"), BENCH_TOKENS (100), BENCH_DURATION (10s),
-# BENCH_SCRATCH (a --scratch-path for swift build; default .build).
+# BENCH_RATE (the mock's tokens/s per stream; 0 = unlimited, the default), BENCH_OUT (report file;
+# artifacts/bench-http.md), BENCH_SCRATCH (a --scratch-path for swift build; default .build).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 levels=${BENCH_LEVELS:-"1 100 1000"}
 tokens=${BENCH_TOKENS:-100}
 duration=${BENCH_DURATION:-10s}
+rate=${BENCH_RATE:-0}
 scratch=()
 if [[ -n ${BENCH_SCRATCH:-} ]]; then scratch=(--scratch-path "$BENCH_SCRATCH"); fi
-out_dir=artifacts
+report=${BENCH_OUT:-artifacts/bench-http.md}
+out_dir=$(dirname "$report")
 mkdir -p "$out_dir"
-work=$(mktemp -d)
 pids=()
 
 cleanup() {
     # Only the servers this script started, by pid.
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
     for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$work"
 }
 trap cleanup EXIT
 
@@ -53,15 +54,15 @@ free_port() {
 wait_ping() {
     local port=$1 pid=$2 name=$3 deadline=$((SECONDS + 30))
     until [[ $(curl -fsS --max-time 1 "http://127.0.0.1:$port/ping" 2>/dev/null) == pong ]]; do
-        if ! kill -0 "$pid" 2>/dev/null; then say "$name exited:"; cat "$work/$name.log" >&2; exit 1; fi
+        if ! kill -0 "$pid" 2>/dev/null; then say "$name exited:"; cat "$out_dir/bench-http-$name.log" >&2; exit 1; fi
         if ((SECONDS > deadline)); then say "$name did not answer /ping within 30 s"; exit 1; fi
         sleep 0.05
     done
 }
 
 mock_port=$(free_port)
-"$bin" mock-llm --host 127.0.0.1 --port "$mock_port" --rate 0 --tokens "$tokens" --log-level warning \
-    >"$work/mock.log" 2>&1 &
+"$bin" mock-llm --host 127.0.0.1 --port "$mock_port" --rate "$rate" --tokens "$tokens" --log-level warning \
+    >"$out_dir/bench-http-mock.log" 2>&1 &
 mock_pid=$!
 pids+=("$mock_pid")
 wait_ping "$mock_port" "$mock_pid" mock
@@ -69,7 +70,7 @@ wait_ping "$mock_port" "$mock_pid" mock
 bridge_port=$(free_port)
 OPENAI_URL="http://127.0.0.1:$mock_port/v1" TOKENBRIDGE_LLM_PROVIDER=openai LOG_LEVEL=warning \
     TOKENBRIDGE_SERVER_HOST=127.0.0.1 TOKENBRIDGE_PIPELINE_MAX_CONCURRENT_STREAMS=6000 \
-    "$bin" serve --port "$bridge_port" >"$work/bridge.log" 2>&1 &
+    "$bin" serve --port "$bridge_port" >"$out_dir/bench-http-bridge.log" 2>&1 &
 bridge_pid=$!
 pids+=("$bridge_pid")
 wait_ping "$bridge_port" "$bridge_pid" bridge
@@ -77,7 +78,7 @@ say "mock pid $mock_pid on :$mock_port, bridge pid $bridge_pid on :$bridge_port"
 
 # CPU seconds (user + system) a process used so far; its name has no spaces, so fields count plainly.
 clock_ticks=$(getconf CLK_TCK)
-cpu_seconds() { awk -v hz="$clock_ticks" '{ printf "%.3f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+cpu_seconds() { [[ -r /proc/$1/stat ]] || { echo 0; return; }; awk -v hz="$clock_ticks" '{ printf "%.3f", ($14 + $15) / hz }' "/proc/$1/stat"; }
 # CPU seconds the whole machine has been busy (every core, every process): user, nice, system, irq, softirq, steal.
 machine_busy() { awk -v hz="$clock_ticks" '/^cpu / { printf "%.3f", ($2 + $3 + $4 + $7 + $8 + $9) / hz }' /proc/stat; }
 difference() { awk -v now="$1" -v then="$2" 'BEGIN { printf "%.3f", now - then }'; }
@@ -103,14 +104,33 @@ run_bench() {
 }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+# A server that died makes every later number meaningless: say how it ended and stop.
+check_alive() {
+    local name pid status
+    for name in mock bridge; do
+        pid=$mock_pid
+        if [[ $name == bridge ]]; then pid=$bridge_pid; fi
+        if ! kill -0 "$pid" 2>/dev/null; then
+            status=0
+            wait "$pid" || status=$?
+            say "the $name (pid $pid) died: exit status $status$( ((status > 128)) && echo " (signal $((status - 128)))")"
+            say "its log: $out_dir/bench-http-$name.log"
+            exit 1
+        fi
+    done
+}
+
 for level in $levels; do
+    check_alive
     run_bench direct "$mock_port" "$mock_pid" "$level"
+    check_alive
     run_bench bridge "$bridge_port" "$bridge_pid" "$level"
 done
-for pid in "$mock_pid" "$bridge_pid"; do
-    if ! kill -0 "$pid" 2>/dev/null; then failed=1; say "process $pid died during the runs"; fi
-done
-if [[ -s $work/bridge.log ]]; then say "bridge log (warnings and errors):"; tail -n 40 "$work/bridge.log" >&2; fi
+check_alive
+if [[ -s $out_dir/bench-http-bridge.log ]]; then
+    say "bridge log (warnings and errors):"
+    tail -n 40 "$out_dir/bench-http-bridge.log" >&2
+fi
 
 cpu_model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')
 BENCH_LEVELS="$levels" BENCH_TOKENS="$tokens" BENCH_DIR="$out_dir" BENCH_HEADER="$(
@@ -120,9 +140,9 @@ BENCH_LEVELS="$levels" BENCH_TOKENS="$tokens" BENCH_DIR="$out_dir" BENCH_HEADER=
     echo "- machine: nproc $(nproc), CPU \"$cpu_model\"; load average before the runs: $load_before"
     echo "- the bench client, the mock and the bridge all share these $(nproc) cores (and anything else running),"
     echo "  so the bridge competes with its own load generator: read the ratios, not the absolute numbers"
-    echo "- each cell: $duration of N concurrent streams of $tokens tokens (mock at unlimited rate), a new stream"
+    echo "- each cell: $duration of N concurrent streams of $tokens tokens (mock at $(if [[ $rate == 0 ]]; then echo "unlimited rate"; else echo "$rate tokens/s per stream"; fi)), a new stream"
     echo "  started as soon as one ends; TTFT = request start to first content delta, as the client sees it"
-)" python3 - <<'EOF' | tee "$out_dir/bench-http.md"
+)" python3 - <<'EOF' | tee "$report"
 import json, os
 
 def load(level, name, suffix=""):

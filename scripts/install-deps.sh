@@ -10,9 +10,11 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # MARK: - What is needed
-# Add a group per feature; later issues append e.g. rabbitmq-server, chromium chromium-driver.
-APT_BUILD=(libwebsockets-dev librabbitmq-dev libcurl4-openssl-dev pkg-config)
-APT_TEST=(python3-venv curl ca-certificates)
+# One group per purpose; a later feature adds its own group here and to APT_PACKAGES, e.g.
+# APT_BROKER=(rabbitmq-server) or APT_BROWSER=(chromium chromium-driver).
+# git and ca-certificates: `swift build` clones the package dependencies over HTTPS.
+APT_BUILD=(libwebsockets-dev librabbitmq-dev libcurl4-openssl-dev pkg-config git ca-certificates)
+APT_TEST=(python3-venv curl)
 APT_PACKAGES=("${APT_BUILD[@]}" "${APT_TEST[@]}")
 
 VENV=.venv

@@ -29,8 +29,9 @@ struct BenchTally: Sendable {
         if let failure = outcome.failure {
             failed += 1
             if outcome.stalled { stalled += 1 }
-            // Messages carry ids and byte counts; the first line is enough to group them.
-            let key = String(failure.prefix { $0 != "\n" }.prefix(200))
+            // Broken streams carry their id and progress and are listed one by one; errors before
+            // a response (connect failures, statuses) are grouped by their first line.
+            let key = String(failure.prefix { $0 != "\n" }.prefix(400))
             failures[key, default: 0] += 1
         } else {
             completed += 1

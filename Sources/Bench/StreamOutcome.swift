@@ -14,6 +14,21 @@ struct StreamOutcome: Sendable {
     var failure: String?
     /// Aborted by the run itself because it was still in flight when the drain time ran out.
     var stalled = false
+    /// The server's `X-Stream-Id`, to find a broken stream in the bridge's logs.
+    var streamID: String?
+    /// Whether a chunk carried `finish_reason` (the answer was complete even without `[DONE]`).
+    var sawFinishReason = false
+    /// Body bytes received, and how long before the end the last of them arrived.
+    var bodyBytes = 0
+    var lastByteAt: ContinuousClock.Instant?
+
+    /// What the stream had got when it broke: enough to tell "stuck before the end" from "stuck
+    /// after the last token" and to find it on the server.
+    func diagnosis(at end: ContinuousClock.Instant) -> String {
+        let silence = lastByteAt.map { " (last byte \(BenchReport.ms(end - $0)) before the end)" } ?? ""
+        return "x-stream-id \(streamID ?? "none"), \(deltas) deltas, \(bodyBytes) bytes\(silence), "
+            + "finish_reason \(sawFinishReason ? "seen" : "not seen"), [DONE] \(sawDone ? "seen" : "not seen")"
+    }
 
     /// Content deltas the stream should have carried and did not (an errored stream that got a
     /// 200 head counts too: tokens the model produced never reached the client).

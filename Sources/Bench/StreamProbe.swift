@@ -30,13 +30,19 @@ final class StreamProbe: CurlTransferDelegate {
     }
 
     func curlTransfer(_ id: CurlTransferID, didReceiveHead status: Int, headers: [(name: String, value: String)]) {
-        state.withLock { $0.outcome.status = status }
+        let streamID = headers.first { $0.name.lowercased() == "x-stream-id" }?.value
+        state.withLock { state in
+            state.outcome.status = status
+            state.outcome.streamID = streamID
+        }
     }
 
     func curlTransfer(_ id: CurlTransferID, didReceive body: UnsafeRawBufferPointer) {
         let now = ContinuousClock.now
         let (newDeltas, broken) = state.withLock { state -> (Int, Bool) in
             guard state.outcome.failure == nil else { return (0, true) }
+            state.outcome.bodyBytes += body.count
+            state.outcome.lastByteAt = now
             guard state.outcome.status == 200 else {
                 let room = Self.errorBodyLimit - state.errorBody.count
                 state.errorBody.append(contentsOf: body.prefix(max(0, room)))
@@ -61,12 +67,16 @@ final class StreamProbe: CurlTransferDelegate {
             if let error {
                 // The run aborts what is left when the drain time runs out (a loop shutdown).
                 outcome.stalled = generator.isDrainExpired && error.kind == .shutdown
-                outcome.failure = outcome.stalled ? "stalled: still in flight when the drain time ran out" : "\(error)"
+                let reason = outcome.stalled ? "stalled: still in flight when the drain time ran out" : "\(error)"
+                // A stream that broke after its head: say how far it got (those are the bridge bugs).
+                outcome.failure = outcome.status == nil ? reason : "\(reason); \(outcome.diagnosis(at: end))"
             } else if let status = outcome.status, status != 200 {
                 let body = String(decoding: state.errorBody, as: UTF8.self)
                 outcome.failure = "HTTP \(status): \(body)"
             } else if outcome.status == nil {
                 outcome.failure = "no response head"
+            } else if outcome.isIncomplete(expected: generator.options.tokens) {
+                outcome.failure = "incomplete: the response ended early or off count; \(outcome.diagnosis(at: end))"
             }
             return outcome
         }
@@ -94,6 +104,7 @@ final class StreamProbe: CurlTransferDelegate {
         }
         state.outcome.deltas += deltas
         state.outcome.sawDone = state.chunks.isDone
+        state.outcome.sawFinishReason = state.chunks.sawFinishReason
         return (deltas, state.outcome.failure != nil)
     }
 }

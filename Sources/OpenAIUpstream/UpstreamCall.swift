@@ -66,25 +66,30 @@ final class UpstreamCall: CurlTransferDelegate, LLMCall, Sendable {
                 ("Content-Type", "application/json"), ("Accept", "text/event-stream"),
             ],
             body: body, connectTimeout: configuration.connectTimeout, totalTimeout: max(remaining, .milliseconds(1)))
-        let proceed = state.withLock { state -> Bool in
-            guard !state.finished else { return false }
+        let attempt = state.withLock { state -> Int? in
+            guard !state.finished else { return nil }
             state.attempt += 1
+            state.transfer = nil
             state.status = 0
             state.retryAfter = nil
             state.errorBody = []
             state.sse = SSEDecoder()
             state.chunks = ChatChunkDecoder()
             state.sawEnd = false
-            return true
+            return state.attempt
         }
-        guard proceed else { return }
+        guard let attempt else { return }
         let id = client.loop.start(request, delegate: self, notBefore: notBefore)
         // Counted from the attempt's start, connecting included: the user waits for both.
         let firstToken = (notBefore ?? .now).advanced(by: configuration.firstTokenTimeout)
-        let cancelled = state.withLock { state -> Bool in
-            state.transfer = id
-            return state.finished
+        // The transfer may already have ended (a refused connection fails at once, on the curl
+        // thread) and even started the next attempt: only record the id if this attempt is current.
+        let (current, cancelled) = state.withLock { state -> (Bool, Bool) in
+            guard state.attempt == attempt else { return (false, false) }
+            if state.transfer == nil { state.transfer = id }
+            return (true, state.finished)
         }
+        guard current else { return }
         if cancelled {
             client.loop.cancel(id)
             return
@@ -97,6 +102,7 @@ final class UpstreamCall: CurlTransferDelegate, LLMCall, Sendable {
     func curlTransfer(_ id: CurlTransferID, didReceiveHead status: Int, headers: [(name: String, value: String)]) {
         let retryAfter = RetryPolicy.parseRetryAfter(headers.first { $0.name.lowercased() == "retry-after" }?.value)
         state.withLock { state in
+            if state.transfer == nil { state.transfer = id }
             state.status = status
             state.retryAfter = retryAfter
         }
@@ -138,7 +144,9 @@ final class UpstreamCall: CurlTransferDelegate, LLMCall, Sendable {
 
     func curlTransfer(_ id: CurlTransferID, didCompleteWith error: CurlError?) {
         let outcome = state.withLock { state -> Outcome in
-            guard !state.finished, state.transfer == id else { return .ignore }
+            // Attempts run one after another, so a completion is for the current attempt; its id
+            // may not be recorded yet when the transfer failed before `start` returned.
+            guard !state.finished, state.transfer == nil || state.transfer == id else { return .ignore }
             let outcome = Self.outcome(of: &state, error: error, retry: retry, deadline: deadline)
             if case .retry = outcome {} else { state.finished = true }
             return outcome

@@ -36,6 +36,9 @@ final class Exchange {
     var lastWrite = ContinuousClock.now
     /// Close instead of keeping the connection alive once the response is out.
     var closeWhenDone = false
+    /// A refused body is still arriving: read and drop it before closing, so the client gets to
+    /// read the answer instead of a reset.
+    var drainingBody = false
 
     init(id: UInt64, wsi: OpaquePointer) {
         self.id = id

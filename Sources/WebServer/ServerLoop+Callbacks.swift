@@ -33,7 +33,13 @@ extension ServerLoop {
             receiveBody(exchange, bytes: UnsafeRawBufferPointer(start: input, count: length))
             return 0
         case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-            guard let exchange = exchanges[exchangeID(session)], exchange.phase == .receiving else { return 0 }
+            guard let exchange = exchanges[exchangeID(session)] else { return 0 }
+            if exchange.drainingBody {
+                exchange.drainingBody = false
+                if exchange.phase == .closing { lws_callback_on_writable(wsi) }
+                return 0
+            }
+            guard exchange.phase == .receiving else { return 0 }
             if exchange.bodyOverflow {
                 refuse(exchange, status: 413, message: bodyTooLargeMessage, close: false)
             } else {
@@ -85,13 +91,11 @@ extension ServerLoop {
         let declared = exchange.headers.first { $0.name == "content-length" }.flatMap { Int($0.value) }
         let chunked = exchange.headers.contains { $0.name == "transfer-encoding" }
         if let declared, declared > configuration.maxBodyBytes {
-            // Read and drop a moderately oversized body so the client sees the 413 instead of a
-            // reset; give up on the connection when it is absurdly large.
-            if declared > Self.drainLimit {
-                refuse(exchange, status: 413, message: bodyTooLargeMessage, close: true)
-            } else {
-                exchange.bodyOverflow = true
-            }
+            // Answer at once; keep reading and dropping a moderately oversized body until it ends
+            // so the client reads the 413 rather than a reset, and close after an absurd one.
+            exchange.bodyOverflow = true
+            exchange.drainingBody = declared <= Self.drainLimit
+            refuse(exchange, status: 413, message: bodyTooLargeMessage, close: true)
             return 0
         }
         if (declared ?? 0) == 0 && !chunked {
@@ -121,6 +125,9 @@ extension ServerLoop {
         let responder = HTTPResponder(exchange: exchange.id, loop: self)
         switch handler.handle(request, responder: responder) {
         case .handled:
+            // Everything the handler needs was copied out: give the header buffer (up to twice
+            // max_header_bytes) back to the pool now instead of holding it for a long stream.
+            _ = lws_http_headers_detach(exchange.wsi)
             return
         case .notARoute:
             if request.method == "GET" || request.method == "HEAD", serveStaticFile(exchange, request: request) {

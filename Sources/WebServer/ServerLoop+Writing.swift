@@ -13,7 +13,9 @@ extension ServerLoop {
         case .sendingBody:
             return writeBody(exchange)
         case .closing:
-            // The refusal is flushed; its body was never read, so the connection cannot be reused.
+            // The refusal is flushed; its body was not used, so the connection cannot be reused.
+            // While that body is still arriving, wait for its end (lws' idle timeout bounds this).
+            if exchange.drainingBody { return 0 }
             exchanges[exchange.id] = nil
             return -1
         default:

@@ -76,9 +76,11 @@ enum ServerThread {
         info.iface = UnsafePointer(interface)
         info.protocols = UnsafePointer(protocols)
         info.user = Unmanaged.passUnretained(loop).toOpaque()
-        // lws closes the connection without an answer when a header section overflows this buffer,
-        // so it is twice the configured limit: sections between the two get a proper 431 from us.
-        info.max_http_header_data2 = UInt32(loop.configuration.maxHeaderBytes * 2 + 4096)
+        // lws stores the path and every header here and closes the connection without an answer
+        // when a request overflows it. lws 4.1 cannot list headers it has no name for, so only
+        // this buffer bounds them: 2 KiB of slack over the limit lets headers lws knows by name
+        // that pass the limit get a proper 431 from us. Released as soon as a request is read.
+        info.max_http_header_data2 = UInt32(loop.configuration.maxHeaderBytes + 2048)
         info.max_http_header_pool2 = 4096
         info.count_threads = 1
         info.timeout_secs = 30

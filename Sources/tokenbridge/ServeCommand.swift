@@ -13,6 +13,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Listen on this port instead of server.port.")
     var port: Int?
 
+    func validate() throws {
+        if let port, !(1...65535).contains(port) { throw ValidationError("--port must be 1-65535") }
+    }
+
     func run() async throws {
         var configuration = try ConfigurationLoading.load(path: config)
         if let port { configuration.server.port = port }

@@ -38,7 +38,11 @@ final class SignalWatcher: @unchecked Sendable {
                 signal(number, SIG_IGN)
                 let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
                 source.setEventHandler { [self] in
-                    guard fired.claim() else { return }
+                    guard fired.claim() else {
+                        // A second signal while draining: the operator wants out now.
+                        FileHandle.standardError.write(Data("tokenbridge: second signal, exiting without draining\n".utf8))
+                        exit(1)
+                    }
                     for source in sources { source.cancel() }
                     onSignal(number)
                 }

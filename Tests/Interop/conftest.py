@@ -46,6 +46,13 @@ _BRIDGE_ENV = re.compile(
 )
 
 
+def bridge_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without the bridge's variables, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not _BRIDGE_ENV.match(k)}
+    env.update(extra or {})
+    return env
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     if session.config.option.collectonly:
         return
@@ -105,7 +112,8 @@ class Proc:
         return self.popen.poll() is None
 
     def output(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_bytes().decode("utf-8", "replace")
 
     def tail(self, limit: int = 20000) -> str:
@@ -157,9 +165,7 @@ class Registry:
         self.procs: list[Proc] = []
 
     def spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Proc:
-        full_env = {k: v for k, v in os.environ.items() if not _BRIDGE_ENV.match(k)}
-        full_env.update(env or {})
-        proc = Proc(name, [str(a) for a in argv], full_env, self.log_dir)
+        proc = Proc(name, [str(a) for a in argv], bridge_env(env), self.log_dir)
         self.procs.append(proc)
         return proc
 

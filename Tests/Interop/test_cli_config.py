@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 
 import pytest
 import yaml
 
-from conftest import BIN, REPO, Bridge, chat_body, free_port, raw_http
+from conftest import BIN, REPO, Bridge, bridge_env, chat_body, free_port, raw_http
 
 
 def run_cli(*args: str, env: dict | None = None, timeout: float = 20.0) -> subprocess.CompletedProcess:
-    import os
-
-    from conftest import _BRIDGE_ENV
-
-    full_env = {k: v for k, v in os.environ.items() if not _BRIDGE_ENV.match(k)}
-    full_env.update(env or {})
+    """Runs a short-lived `tokenbridge` command; a hang fails with TimeoutExpired."""
     return subprocess.run(
-        [str(BIN), *args], capture_output=True, text=True, timeout=timeout, cwd=REPO, env=full_env
+        [str(BIN), *args], capture_output=True, text=True, timeout=timeout, cwd=REPO, env=bridge_env(env)
     )
 
 
@@ -46,8 +42,6 @@ def test_serve_refuses_a_bad_config(tmp_path) -> None:
 
 
 def test_serve_reports_a_port_in_use(tmp_path) -> None:
-    import socket
-
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
