@@ -64,6 +64,7 @@ let package = Package(
             dependencies: ["OpenAIUpstream", "Curl", "WebServer", "BridgeCore", "HTTPIngress", "SimulatedModel"]),
         .testTarget(name: "BridgeConfigTests", dependencies: ["BridgeConfig", "BridgeCore"]),
         .testTarget(name: "CurlTests", dependencies: ["Curl"]),
+        .testTarget(name: "AMQPTests", dependencies: ["AMQP"]),
         .testTarget(name: "SimulatedModelTests", dependencies: ["SimulatedModel", "BridgeCore"]),
     ],
     swiftLanguageModes: [.v6]

@@ -93,7 +93,7 @@ run_bench() {
     bridge_cpu=$(cpu_seconds "$bridge_pid")
     # bench exits 1 when streams broke or lost tokens: record it, keep going, fail at the end.
     if ! "$bin" bench --url "http://127.0.0.1:$port/v1" --streams "$level" --tokens "$tokens" \
-        --duration "$duration" --pid "$pid" --json >"$out_dir/bench-http-$level-$name.json"; then
+        --duration "$duration" --drain-timeout 15s --pid "$pid" --json >"$out_dir/bench-http-$level-$name.json"; then
         failed=1
         say "$level streams, $name: errors or lost tokens (see $out_dir/bench-http-$level-$name.json)"
     fi

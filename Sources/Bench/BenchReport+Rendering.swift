@@ -28,7 +28,10 @@ extension BenchReport {
         if let cpu = benchCPUPercent { lines.append("  bench     CPU \(Self.fixed(cpu, 0))% of one core") }
         if !failures.isEmpty {
             lines.append("  failures")
-            for failure in failures { lines.append("    \(failure.count) x \(failure.message)") }
+            for failure in failures {
+                lines.append("    \(failure.count) x \(failure.message)")
+                if let example = failure.example { lines.append("      e.g. \(example)") }
+            }
         }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -80,6 +83,8 @@ extension BenchReport {
             writer.key("message")
             writer.string(failure.message)
             Self.ints(&writer, [("count", failure.count)])
+            writer.key("example")
+            if let example = failure.example { writer.string(example) } else { writer.null() }
             writer.endObject()
         }
         writer.endArray()

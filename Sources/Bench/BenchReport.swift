@@ -21,8 +21,8 @@ public struct BenchReport: Sendable {
     public var timeToFirstToken: Percentiles?
     /// Seconds during which streams were in flight and no token arrived at all.
     public var stallSeconds: Int
-    /// The most frequent failure messages with their counts, most frequent first.
-    public var failures: [(message: String, count: Int)]
+    /// The most frequent causes of failure, most frequent first.
+    public var failures: [FailureSummary]
     public var targetPID: Int32?
     public var target: ProcessSample?
     /// CPU used by the target process and by this process, as a percentage of one core over `runTime`.
@@ -30,7 +30,7 @@ public struct BenchReport: Sendable {
     public var benchCPUPercent: Double?
     public var machine: MachineInfo
 
-    /// At most this many distinct failure messages are reported.
+    /// At most this many distinct causes are reported.
     static let failureLimit = 8
 
     init(
@@ -55,7 +55,7 @@ public struct BenchReport: Sendable {
         tokensPerSecond = seconds > 0 ? Double(window.tokens) / seconds : 0
         timeToFirstToken = Percentiles(tally.timeToFirstToken)
         self.stallSeconds = stallSeconds
-        failures = tally.failures.sorted { $0.value > $1.value }.prefix(Self.failureLimit).map { ($0.key, $0.value) }
+        failures = Array(tally.failures.values.sorted { $0.count > $1.count }.prefix(Self.failureLimit))
         targetPID = options.pid
         self.target = target
         let run = runTime.seconds

@@ -13,8 +13,8 @@ struct BenchTally: Sendable {
     var extraTokens = 0
     /// Content deltas of every ended stream (the live total is `LoadGenerator.tokensReceived`).
     var deltas = 0
-    /// Failure messages and how often each occurred.
-    var failures: [String: Int] = [:]
+    /// Failures by cause: how often, and the first stream's specifics as an example.
+    var failures: [String: FailureSummary] = [:]
     var timeToFirstToken: [Duration] = []
     var lastEnd: ContinuousClock.Instant?
 
@@ -29,10 +29,8 @@ struct BenchTally: Sendable {
         if let failure = outcome.failure {
             failed += 1
             if outcome.stalled { stalled += 1 }
-            // Broken streams carry their id and progress and are listed one by one; errors before
-            // a response (connect failures, statuses) are grouped by their first line.
-            let key = String(failure.prefix { $0 != "\n" }.prefix(400))
-            failures[key, default: 0] += 1
+            let key = String(failure.prefix { $0 != "\n" }.prefix(300))
+            failures[key, default: FailureSummary(message: key, count: 0, example: outcome.detail)].count += 1
         } else {
             completed += 1
         }
@@ -48,4 +46,12 @@ struct BenchTally: Sendable {
     func isFinished(_ options: BenchOptions) -> Bool {
         inFlight == 0 && !mayStart(options)
     }
+}
+
+/// One cause of failure in a run.
+public struct FailureSummary: Sendable {
+    public var message: String
+    public var count: Int
+    /// The specifics of the first stream that failed this way (stream id, progress, server text).
+    public var example: String?
 }

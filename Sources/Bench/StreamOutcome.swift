@@ -12,6 +12,8 @@ struct StreamOutcome: Sendable {
     var sawDone = false
     /// Why the stream failed (transport, status, decoding, an error chunk); nil when it did not.
     var failure: String?
+    /// Specifics of that failure for one stream: the server's text, the stream id, how far it got.
+    var detail: String?
     /// Aborted by the run itself because it was still in flight when the drain time ran out.
     var stalled = false
     /// The server's `X-Stream-Id`, to find a broken stream in the bridge's logs.

@@ -63,24 +63,41 @@ final class StreamProbe: CurlTransferDelegate {
         let outcome = state.withLock { state -> StreamOutcome in
             var outcome = state.outcome
             outcome.elapsed = end - startedAt
-            if outcome.failure != nil { return outcome }
-            if let error {
-                // The run aborts what is left when the drain time runs out (a loop shutdown).
-                outcome.stalled = generator.isDrainExpired && error.kind == .shutdown
-                let reason = outcome.stalled ? "stalled: still in flight when the drain time ran out" : "\(error)"
-                // A stream that broke after its head: say how far it got (those are the bridge bugs).
-                outcome.failure = outcome.status == nil ? reason : "\(reason); \(outcome.diagnosis(at: end))"
-            } else if let status = outcome.status, status != 200 {
-                let body = String(decoding: state.errorBody, as: UTF8.self)
-                outcome.failure = "HTTP \(status): \(body)"
-            } else if outcome.status == nil {
-                outcome.failure = "no response head"
-            } else if outcome.isIncomplete(expected: generator.options.tokens) {
-                outcome.failure = "incomplete: the response ended early or off count; \(outcome.diagnosis(at: end))"
+            if outcome.failure == nil {
+                outcome.failure = Self.failure(
+                    of: outcome, error: error, errorBody: state.errorBody, generator: generator)
+                outcome.stalled = generator.isDrainExpired && error?.kind == .shutdown
+            }
+            if outcome.failure != nil {
+                var parts: [String] = []
+                if let error, !outcome.stalled { parts.append(error.message) }
+                // A stream that broke after a 200 head: how far it got tells the bridge's bugs apart.
+                if outcome.status == 200 { parts.append(outcome.diagnosis(at: end)) }
+                outcome.detail = parts.isEmpty ? nil : parts.joined(separator: "; ")
             }
             return outcome
         }
         generator.streamEnded(outcome)
+    }
+
+    /// Why the stream counts as failed (nil when it does not). Short and stable, so that failures
+    /// group by cause; specifics (curl's text, stream id, progress) go to the outcome's `detail`.
+    private static func failure(
+        of outcome: StreamOutcome, error: CurlError?, errorBody: [UInt8], generator: LoadGenerator
+    ) -> String? {
+        if let error {
+            // The run aborts what is left when the drain time runs out (a loop shutdown).
+            if generator.isDrainExpired && error.kind == .shutdown {
+                return "stalled: still in flight when the drain time ran out"
+            }
+            return "\(error.kind)" + (error.curlCode.map { " (curl code \($0))" } ?? "")
+        }
+        guard let status = outcome.status else { return "no response head" }
+        if status != 200 { return "HTTP \(status): \(String(decoding: errorBody, as: UTF8.self))" }
+        if outcome.isIncomplete(expected: generator.options.tokens) {
+            return "incomplete: the response ended without [DONE] or with the wrong number of deltas"
+        }
+        return nil
     }
 
     /// Feeds body bytes through both decoders; returns the content deltas they held and whether
