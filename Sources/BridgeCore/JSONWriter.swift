@@ -4,7 +4,7 @@
 /// hot path does no reflection and no intermediate dictionaries; one line per value also keeps
 /// the output valid as SSE `data:` and as newline-delimited frames.
 public struct JSONWriter: Sendable {
-    public private(set) var bytes: [UInt8]
+    public fileprivate(set) var bytes: [UInt8]
     private var needsComma: [Bool] = []
 
     public init(capacity: Int = 256) {
@@ -116,6 +116,15 @@ public struct JSONWriter: Sendable {
     }
 
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// Appends `text` as a quoted JSON string to `bytes`: for callers that assemble a line from
+    /// precomputed pieces around one changing string.
+    public static func appendQuoted(_ text: String, to bytes: inout [UInt8]) {
+        var writer = JSONWriter(capacity: 0)
+        swap(&writer.bytes, &bytes)
+        writer.writeEscaped(text)
+        swap(&writer.bytes, &bytes)
+    }
 
     /// Copies runs of bytes that need no escaping in one go: per-byte appends were the largest
     /// single cost of encoding a chunk in a profile of the streaming path.

@@ -37,8 +37,10 @@ public final class StreamRun: LLMReceiver, Sendable {
         emit(.start(epoch: epoch, model: model))
         let call = client.start(request, receiver: self)
         let cancelNow = state.withLock { state -> Bool in
-            state.call = call
-            return state.cancelRequested || state.finished
+            // The call holds this run as its receiver: keep it only while the run is live, or
+            // the two keep each other (and the sinks) alive forever.
+            if !state.finished { state.call = call }
+            return state.cancelRequested
         }
         if cancelNow { call.cancel() }
     }
@@ -87,7 +89,9 @@ public final class StreamRun: LLMReceiver, Sendable {
             state.cancelRequested = cancelCall
             deliver(kind, state: &state)
             state.finished = true
-            return (true, cancelCall ? state.call : nil)
+            let call = state.call
+            state.call = nil
+            return (true, cancelCall ? call : nil)
         }
         call?.cancel()
         if emitted { onFinish(self) }

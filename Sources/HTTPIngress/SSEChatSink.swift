@@ -15,9 +15,7 @@ final class SSEChatSink: EventSink {
     }
 
     func deliver(_ event: StreamEvent) {
-        let payloads = encoder.withLock { $0.encode(event) }
-        var bytes: [UInt8] = []
-        for payload in payloads { bytes += SSEFrame.data(payload) }
+        let bytes = encoder.withLock { $0.frames(for: event) }
         if event.isTerminal {
             responder.finish(bytes + SSEFrame.done)
         } else if !bytes.isEmpty {

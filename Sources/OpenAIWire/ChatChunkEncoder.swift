@@ -27,11 +27,59 @@ public struct ChatChunkEncoder: Sendable {
         self.created = created ?? UnixTime.now()
     }
 
+    /// The SSE bytes for one event: every payload framed as `data: …\n\n`.
+    ///
+    /// Text and reasoning deltas, nearly every event of a stream, are assembled from a prefix
+    /// computed once per stream around the one escaped string, instead of a whole JSON document
+    /// per token; the bytes are the same as framing `encode(_:)`'s payloads.
+    public mutating func frames(for event: StreamEvent) -> [UInt8] {
+        switch event.kind {
+        case .delta(let text):
+            return framed(text, prefix: &contentPrefix, field: "content")
+        case .reasoning(let text):
+            return framed(text, prefix: &reasoningPrefix, field: "reasoning_content")
+        default:
+            var bytes: [UInt8] = []
+            for payload in encode(event) { bytes += SSEFrame.data(payload) }
+            return bytes
+        }
+    }
+
+    private var contentPrefix: [UInt8] = []
+    private var reasoningPrefix: [UInt8] = []
+    private static let deltaSuffix = Array(#"},"finish_reason":null}]}"#.utf8) + Array("\n\n".utf8)
+
+    private func framed(_ text: String, prefix: inout [UInt8], field: String) -> [UInt8] {
+        if prefix.isEmpty {
+            // Everything of `chunk` before the string's opening quote.
+            var writer = JSONWriter(capacity: 160 + model.utf8.count)
+            writeHeader(to: &writer)
+            writer.key("choices")
+            writer.beginArray()
+            writer.beginObject()
+            writer.key("index")
+            writer.int(0)
+            writer.key("delta")
+            writer.beginObject()
+            writer.key(field)
+            prefix = Array("data: ".utf8) + writer.bytes
+        }
+        var bytes = prefix
+        bytes.reserveCapacity(prefix.count + text.utf8.count + Self.deltaSuffix.count + 8)
+        JSONWriter.appendQuoted(text, to: &bytes)
+        bytes += Self.deltaSuffix
+        return bytes
+    }
+
     /// The chunk payloads for one event: none, one, or for `done` with usage requested, two.
     public mutating func encode(_ event: StreamEvent) -> [[UInt8]] {
         switch event.kind {
         case .start(_, let model):
-            if !model.isEmpty { self.model = model }
+            if !model.isEmpty, model != self.model {
+                self.model = model
+                contentPrefix = []
+                reasoningPrefix = []
+            }
             return [chunk { writer in
                 writer.key("role")
                 writer.string("assistant")

@@ -134,3 +134,21 @@ struct PipelineTests {
         }
     }
 }
+
+@Suite("Stream run lifetime")
+struct StreamRunLifetimeTests {
+    /// A finished run must not be kept alive by its model call (which holds it as receiver).
+    @Test func finishedRunIsReleased() throws {
+        let model = ScriptedModel()
+        let pipeline = Pipeline(client: model, logger: testLogger)
+        weak var weakRun: StreamRun?
+        do {
+            let run = try pipeline.start(chat(uid: "leak"), sinks: [RecordingSink()])
+            weakRun = run
+            run.llmDidFinish(nil)
+        }
+        // The scripted model keeps its calls (and through them the receivers) in its log: drop it.
+        model.calls.withLock { $0.removeAll() }
+        #expect(weakRun == nil)
+    }
+}
