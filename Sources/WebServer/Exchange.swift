@@ -34,6 +34,8 @@ final class Exchange {
     var clientGoneCallbacks: [@Sendable () -> Void] = []
     var heartbeat: StreamHeartbeat?
     var lastWrite = ContinuousClock.now
+    /// The body goes out in HTTP/1.1 chunked framing (a stream of unknown length).
+    var chunked = false
     /// Close instead of keeping the connection alive once the response is out.
     var closeWhenDone = false
     /// A refused body is still arriving: read and drop it before closing, so the client gets to

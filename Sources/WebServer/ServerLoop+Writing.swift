@@ -28,26 +28,26 @@ extension ServerLoop {
         let start = scratch.advanced(by: Int(TB_LWS_PRE)).assumingMemoryBound(to: UInt8.self)
         let end = start.advanced(by: Self.scratchCapacity)
         var cursor: UnsafeMutablePointer<UInt8>? = start
-        let length: lws_filepos_t = exchange.contentLength.map { lws_filepos_t($0) } ?? tb_lws_illegal_http_content_len()
-        guard lws_add_http_common_headers(exchange.wsi, UInt32(head.status), head.contentType, length, &cursor, end) == 0 else {
-            return false
+        if let length = exchange.contentLength {
+            guard
+                lws_add_http_common_headers(
+                    exchange.wsi, UInt32(head.status), head.contentType, lws_filepos_t(length), &cursor, end) == 0
+            else { return false }
+        } else {
+            // A stream of unknown length: lws would answer "connection: close" and drop the
+            // connection after every SSE response. Chunked framing (done in writeBody) keeps
+            // the connection for the client's next request, as model servers and proxies do.
+            exchange.chunked = true
+            guard lws_add_http_header_status(exchange.wsi, UInt32(head.status), &cursor, end) == 0,
+                addHeader(exchange.wsi, "content-type", head.contentType, &cursor, end),
+                addHeader(exchange.wsi, "transfer-encoding", "chunked", &cursor, end)
+            else { return false }
         }
         for (name, value) in head.headers {
-            let key = name.lowercased() + ":"
-            let added = key.withCString { keyPointer in
-                keyPointer.withMemoryRebound(to: UInt8.self, capacity: key.utf8.count + 1) { keyBytes in
-                    lws_add_http_header_by_name(exchange.wsi, keyBytes, value, Int32(value.utf8.count), &cursor, end)
-                }
-            }
-            guard added == 0 else { return false }
+            guard addHeader(exchange.wsi, name.lowercased(), value, &cursor, end) else { return false }
         }
         if exchange.closeWhenDone {
-            let added = "connection:".withCString { keyPointer in
-                keyPointer.withMemoryRebound(to: UInt8.self, capacity: 12) { keyBytes in
-                    lws_add_http_header_by_name(exchange.wsi, keyBytes, "close", 5, &cursor, end)
-                }
-            }
-            guard added == 0 else { return false }
+            guard addHeader(exchange.wsi, "connection", "close", &cursor, end) else { return false }
         }
         exchange.lastWrite = .now
         return lws_finalize_write_http_header(exchange.wsi, start, &cursor, end) == 0
@@ -58,12 +58,24 @@ extension ServerLoop {
         let isLast = exchange.finishRequested && count == exchange.pending.count
         if count == 0 && !isLast { return 0 }
         let payload = scratch.advanced(by: Int(TB_LWS_PRE))
-        exchange.pending.withUnsafeBytes { bytes in
-            if let base = bytes.baseAddress { payload.copyMemory(from: base, byteCount: count) }
+        var length = 0
+        func append(_ bytes: UnsafeRawBufferPointer) {
+            guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+            payload.advanced(by: length).copyMemory(from: base, byteCount: bytes.count)
+            length += bytes.count
+        }
+        if exchange.chunked && count > 0 {
+            String(count, radix: 16).utf8.withContiguousStorageIfAvailable { append(UnsafeRawBufferPointer($0)) }
+            Self.crlf.withUnsafeBytes(append)
+        }
+        exchange.pending.withUnsafeBytes { bytes in append(UnsafeRawBufferPointer(rebasing: bytes.prefix(count))) }
+        if exchange.chunked {
+            if count > 0 { Self.crlf.withUnsafeBytes(append) }
+            if isLast { Self.lastChunk.withUnsafeBytes(append) }
         }
         exchange.pending.removeFirst(count)
         let protocolFlag = isLast ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP
-        let written = lws_write(exchange.wsi, payload.assumingMemoryBound(to: UInt8.self), count, protocolFlag)
+        let written = lws_write(exchange.wsi, payload.assumingMemoryBound(to: UInt8.self), length, protocolFlag)
         guard written >= 0 else { return -1 }
         exchange.lastWrite = .now
         if isLast {
@@ -71,6 +83,21 @@ extension ServerLoop {
         }
         if !exchange.pending.isEmpty || exchange.finishRequested { lws_callback_on_writable(exchange.wsi) }
         return 0
+    }
+
+    static let crlf: [UInt8] = [13, 10]
+    static let lastChunk: [UInt8] = Array("0\r\n\r\n".utf8)
+
+    private func addHeader(
+        _ wsi: OpaquePointer, _ name: String, _ value: String, _ cursor: inout UnsafeMutablePointer<UInt8>?,
+        _ end: UnsafeMutablePointer<UInt8>
+    ) -> Bool {
+        let key = name + ":"
+        return key.withCString { keyPointer in
+            keyPointer.withMemoryRebound(to: UInt8.self, capacity: key.utf8.count + 1) { keyBytes in
+                lws_add_http_header_by_name(wsi, keyBytes, value, Int32(value.utf8.count), &cursor, end) == 0
+            }
+        }
     }
 
     /// The response is out: forget the exchange and let lws keep or close the connection.

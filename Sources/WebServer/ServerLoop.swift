@@ -41,7 +41,8 @@ final class ServerLoop: @unchecked Sendable {
         self.configuration = configuration
         self.handler = handler
         self.logger = logger
-        scratch = UnsafeMutableRawPointer.allocate(byteCount: Int(TB_LWS_PRE) + Self.scratchCapacity, alignment: 16)
+        // Room past the slice for its chunk framing (size line, CRLFs, the last chunk).
+        scratch = UnsafeMutableRawPointer.allocate(byteCount: Int(TB_LWS_PRE) + Self.scratchCapacity + 32, alignment: 16)
     }
 
     deinit {

@@ -64,5 +64,20 @@ struct ChatRequestTests {
         #expect(!StreamID.isValid("é"))
         #expect(StreamID.isValid(StreamID.generate()))
         #expect(StreamID.generateEpoch().count == 8)
+        #expect(StreamID.generateEpoch() != StreamID.generateEpoch())
+    }
+
+    @Test func generatedIDsAreVersion4UUIDs() {
+        var seen = Set<String>()
+        for _ in 0..<1000 {
+            let uid = StreamID.generate()
+            let parts = uid.split(separator: "-")
+            #expect(parts.map(\.count) == [8, 4, 4, 4, 12])
+            #expect(parts[2].first == "4")
+            #expect("89ab".contains(parts[3].first ?? "x"))
+            #expect(uid == uid.lowercased())
+            seen.insert(uid)
+        }
+        #expect(seen.count == 1000)
     }
 }

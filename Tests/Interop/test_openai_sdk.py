@@ -237,3 +237,28 @@ def test_mock_llm_concurrent_streams(mock_setup) -> None:
         (len(r.content), r.finish_reasons) for r in results if r.content != expected
     ][:5]
     bridge.ping()
+
+
+def test_streams_reuse_one_keep_alive_connection(bridge: Bridge) -> None:
+    """SSE answers use chunked framing, so one TCP connection carries stream after stream (as
+    OpenAI's and Ollama's do); a response that closed the connection would fail the second send."""
+    import socket
+
+    body = b'{"messages":[{"role":"user","content":"hi"}],"stream":true,"max_tokens":5}'
+    request = (
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+    )
+    with socket.create_connection(("127.0.0.1", bridge.port), timeout=10) as sock:
+        for _ in range(3):
+            sock.sendall(request)
+            received = b""
+            while not received.endswith(b"0\r\n\r\n"):
+                chunk = sock.recv(65536)
+                assert chunk, "the bridge closed the connection after a stream"
+                received += chunk
+            head = received.split(b"\r\n\r\n", 1)[0].lower()
+            assert head.startswith(b"http/1.1 200")
+            assert b"transfer-encoding: chunked" in head
+            assert b"connection: close" not in head
+            assert b"data: [DONE]" in received
