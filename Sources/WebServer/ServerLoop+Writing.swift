@@ -28,19 +28,24 @@ extension ServerLoop {
         let start = scratch.advanced(by: Int(TB_LWS_PRE)).assumingMemoryBound(to: UInt8.self)
         let end = start.advanced(by: Self.scratchCapacity)
         var cursor: UnsafeMutablePointer<UInt8>? = start
-        if let length = exchange.contentLength {
-            guard
-                lws_add_http_common_headers(
-                    exchange.wsi, UInt32(head.status), head.contentType, lws_filepos_t(length), &cursor, end) == 0
-            else { return false }
-        } else {
+        if exchange.contentLength == nil {
             // A stream of unknown length: lws would answer "connection: close" and drop the
             // connection after every SSE response. Chunked framing (done in writeBody) keeps
             // the connection for the client's next request, as model servers and proxies do.
-            exchange.chunked = true
-            guard lws_add_http_header_status(exchange.wsi, UInt32(head.status), &cursor, end) == 0,
-                addHeader(exchange.wsi, "content-type", head.contentType, &cursor, end),
+            guard lws_add_http_header_status(exchange.wsi, UInt32(head.status), &cursor, end) == 0 else { return false }
+            // lws writes the status line in the request's HTTP version, which it does not
+            // otherwise expose; HTTP/1.0 has no chunked framing, so it keeps lws' close-delimited body.
+            exchange.chunked = !UnsafeRawBufferPointer(start: start, count: 8).elementsEqual("HTTP/1.0".utf8)
+            if !exchange.chunked { cursor = start }
+        }
+        if exchange.chunked {
+            guard addHeader(exchange.wsi, "content-type", head.contentType, &cursor, end),
                 addHeader(exchange.wsi, "transfer-encoding", "chunked", &cursor, end)
+            else { return false }
+        } else {
+            let length = exchange.contentLength.map { lws_filepos_t($0) } ?? tb_lws_illegal_http_content_len()
+            guard
+                lws_add_http_common_headers(exchange.wsi, UInt32(head.status), head.contentType, length, &cursor, end) == 0
             else { return false }
         }
         for (name, value) in head.headers {

@@ -262,3 +262,23 @@ def test_streams_reuse_one_keep_alive_connection(bridge: Bridge) -> None:
             assert b"transfer-encoding: chunked" in head
             assert b"connection: close" not in head
             assert b"data: [DONE]" in received
+
+
+def test_http10_client_gets_a_close_delimited_stream(bridge: Bridge) -> None:
+    """HTTP/1.0 has no chunked framing: the stream is the body up to the connection's close."""
+    import socket
+
+    body = b'{"messages":[{"role":"user","content":"hi"}],"stream":true,"max_tokens":5}'
+    request = (
+        b"POST /v1/chat/completions HTTP/1.0\r\nContent-Type: application/json\r\n"
+        + b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+    )
+    with socket.create_connection(("127.0.0.1", bridge.port), timeout=10) as sock:
+        sock.sendall(request)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    head, _, payload = received.partition(b"\r\n\r\n")
+    assert head.lower().startswith(b"http/1.0 200")
+    assert b"transfer-encoding" not in head.lower()
+    assert payload.startswith(b"data: {") and payload.endswith(b"data: [DONE]\n\n")
