@@ -1,4 +1,5 @@
 import BridgeCore
+import OpenAIWire
 import WebServer
 
 /// OpenAI-shaped error answers: `{"error":{"message","type","param","code"}}` with the right status.
@@ -7,21 +8,9 @@ enum ErrorResponse {
         status: Int, message: String, type: String? = nil, param: String? = nil, code: String? = nil,
         headers: [(name: String, value: String)] = []
     ) -> HTTPResponse {
-        var writer = JSONWriter()
-        writer.beginObject()
-        writer.key("error")
-        writer.beginObject()
-        writer.key("message")
-        writer.string(message)
-        writer.key("type")
-        writer.string(type ?? defaultType(for: status))
-        writer.key("param")
-        if let param { writer.string(param) } else { writer.null() }
-        writer.key("code")
-        if let code { writer.string(code) } else { writer.null() }
-        writer.endObject()
-        writer.endObject()
-        return HTTPResponse(status: status, headers: headers, body: writer.bytes)
+        let body = OpenAIErrorEncoder.encode(
+            message: message, type: type ?? defaultType(for: status), param: param, code: code)
+        return HTTPResponse(status: status, headers: headers, body: body)
     }
 
     static func defaultType(for status: Int) -> String {

@@ -53,14 +53,7 @@ public struct ChatChunkEncoder: Sendable {
         if prefix.isEmpty {
             // Everything of `chunk` before the string's opening quote.
             var writer = JSONWriter(capacity: 160 + model.utf8.count)
-            writeHeader(to: &writer)
-            writer.key("choices")
-            writer.beginArray()
-            writer.beginObject()
-            writer.key("index")
-            writer.int(0)
-            writer.key("delta")
-            writer.beginObject()
+            writeOpening(to: &writer)
             writer.key(field)
             prefix = Array("data: ".utf8) + writer.bytes
         }
@@ -116,14 +109,7 @@ public struct ChatChunkEncoder: Sendable {
 
     private func chunk(finishReason: String? = nil, delta: (inout JSONWriter) -> Void) -> [UInt8] {
         var writer = JSONWriter(capacity: 160 + model.utf8.count)
-        writeHeader(to: &writer)
-        writer.key("choices")
-        writer.beginArray()
-        writer.beginObject()
-        writer.key("index")
-        writer.int(0)
-        writer.key("delta")
-        writer.beginObject()
+        writeOpening(to: &writer)
         delta(&writer)
         writer.endObject()
         writer.key("finish_reason")
@@ -146,6 +132,18 @@ public struct ChatChunkEncoder: Sendable {
         usage.write(to: &writer)
         writer.endObject()
         return writer.bytes
+    }
+
+    /// A chunk up to the inside of its delta: `{"id":…,"choices":[{"index":0,"delta":{`.
+    private func writeOpening(to writer: inout JSONWriter) {
+        writeHeader(to: &writer)
+        writer.key("choices")
+        writer.beginArray()
+        writer.beginObject()
+        writer.key("index")
+        writer.int(0)
+        writer.key("delta")
+        writer.beginObject()
     }
 
     private func writeHeader(to writer: inout JSONWriter) {
