@@ -36,6 +36,17 @@ public struct JSONParser {
         return value
     }
 
+    /// Parses the one value that starts at `index` (after optional whitespace) and moves `index`
+    /// past it: for scanners that walk a document themselves and materialise only some values.
+    public static func parseValue(in buffer: UnsafeRawBufferPointer, at index: inout Int) throws(Failure) -> JSONValue {
+        var parser = JSONParser(buffer: buffer)
+        parser.index = index
+        parser.skipWhitespace()
+        let value = try parser.parseValue(depth: 0)
+        index = parser.index
+        return value
+    }
+
     private let buffer: UnsafeRawBufferPointer
     private var index = 0
 

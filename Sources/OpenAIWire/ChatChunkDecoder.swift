@@ -56,6 +56,11 @@ public struct ChatChunkDecoder: Sendable {
         case .json:
             break
         }
+        var text = data
+        if let chunk = text.withUTF8({ ContentChunkScanner.scan(UnsafeRawBufferPointer($0)) }) {
+            chunkCount += 1
+            return decode(contentChunk: chunk)
+        }
         let value: JSONValue
         do {
             value = try JSONParser.parse(data)
@@ -105,6 +110,26 @@ public struct ChatChunkDecoder: Sendable {
         return outputs
     }
 
+    /// The same outputs `decode(chunk:)` gives for a chunk of the shape the scanner accepts.
+    private mutating func decode(contentChunk chunk: ContentChunkScanner.Chunk) -> [LLMOutput] {
+        if let text = chunk.id, !text.isEmpty { id = text }
+        if let text = chunk.model, !text.isEmpty { model = text }
+        if let text = chunk.systemFingerprint, !text.isEmpty { systemFingerprint = text }
+        var outputs: [LLMOutput] = []
+        if let reasoning = Self.nonEmpty(chunk.reasoningContent) ?? Self.nonEmpty(chunk.reasoning) {
+            outputs.append(.reasoning(reasoning))
+        }
+        if let content = chunk.content {
+            outputs.append(contentsOf: thinkTags.feed(content))
+        }
+        if let reason = Self.nonEmpty(chunk.finishReason) {
+            outputs.append(contentsOf: thinkTags.finish())
+            outputs.append(.finishReason(reason))
+            sawFinishReason = true
+        }
+        return outputs
+    }
+
     private mutating func decode(choice: JSONObject, into outputs: inout [LLMOutput]) {
         if let delta = choice["delta"]?.objectValue {
             // vLLM in transition sends the same text under both names: take one, never both.
@@ -141,7 +166,11 @@ public struct ChatChunkDecoder: Sendable {
     }
 
     private static func nonEmpty(_ value: JSONValue?) -> String? {
-        guard let text = value?.stringValue, !text.isEmpty else { return nil }
+        nonEmpty(value?.stringValue)
+    }
+
+    private static func nonEmpty(_ text: String?) -> String? {
+        guard let text, !text.isEmpty else { return nil }
         return text
     }
 }

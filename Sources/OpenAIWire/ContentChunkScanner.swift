@@ -1,0 +1,203 @@
+import BridgeCore
+
+/// Reads the common chunk, one choice whose delta carries only `role`, `content` and reasoning
+/// text, straight from the bytes, materialising only those strings.
+///
+/// The full JSON tree of every chunk (ids, object names, fingerprints, nested arrays) was the
+/// largest part of the bridge's per-token cost in a profile. Anything this scanner does not
+/// recognise (tool calls, usage, errors, several choices, odd shapes) makes it give up, and the
+/// decoder parses the chunk in full as before, so the outputs never differ.
+struct ContentChunkScanner {
+    struct Chunk {
+        var content: String?
+        var reasoningContent: String?
+        var reasoning: String?
+        var finishReason: String?
+        var id: String?
+        var model: String?
+        var systemFingerprint: String?
+    }
+
+    private let bytes: UnsafeRawBufferPointer
+    private var index = 0
+
+    /// The chunk's parts, or nil when the full decoder must handle it.
+    static func scan(_ bytes: UnsafeRawBufferPointer) -> Chunk? {
+        var scanner = ContentChunkScanner(bytes: bytes)
+        return scanner.topLevel()
+    }
+
+    private init(bytes: UnsafeRawBufferPointer) {
+        self.bytes = bytes
+    }
+
+    // MARK: - Shape
+
+    private mutating func topLevel() -> Chunk? {
+        var chunk = Chunk()
+        var sawChoices = false
+        let complete = members { scanner, key in
+            switch key {
+            case "choices":
+                sawChoices = true
+                return scanner.choices(into: &chunk)
+            case "id":
+                return scanner.optionalString(into: &chunk.id)
+            case "model":
+                return scanner.optionalString(into: &chunk.model)
+            case "system_fingerprint":
+                return scanner.optionalString(into: &chunk.systemFingerprint)
+            case "usage", "error", "x_groq":
+                return scanner.isNull()
+            case "object":
+                var object: String?
+                guard scanner.optionalString(into: &object) else { return false }
+                return object != "error"
+            default:
+                return scanner.skipValue()
+            }
+        }
+        skipWhitespace()
+        guard complete, sawChoices, index == bytes.count else { return nil }
+        return chunk
+    }
+
+    private mutating func choices(into chunk: inout Chunk) -> Bool {
+        skipWhitespace()
+        guard consume(UInt8(ascii: "[")) else { return false }
+        skipWhitespace()
+        if consume(UInt8(ascii: "]")) { return true }
+        guard choice(into: &chunk) else { return false }
+        skipWhitespace()
+        return consume(UInt8(ascii: "]"))  // more than one choice: the full decoder decides
+    }
+
+    private mutating func choice(into chunk: inout Chunk) -> Bool {
+        members { scanner, key in
+            switch key {
+            case "index":
+                guard case .integer(0)? = scanner.value() else { return false }
+                return true
+            case "delta":
+                return scanner.delta(into: &chunk)
+            case "finish_reason":
+                return scanner.optionalString(into: &chunk.finishReason)
+            case "logprobs":
+                return scanner.skipValue()
+            default:
+                return false
+            }
+        }
+    }
+
+    private mutating func delta(into chunk: inout Chunk) -> Bool {
+        members { scanner, key in
+            switch key {
+            case "content": return scanner.optionalString(into: &chunk.content)
+            case "reasoning_content": return scanner.optionalString(into: &chunk.reasoningContent)
+            case "reasoning": return scanner.optionalString(into: &chunk.reasoning)
+            case "role": return scanner.skipValue()
+            default: return false
+            }
+        }
+    }
+
+    // MARK: - Tokens
+
+    /// Walks an object's members, handing each key to `member`, which must consume the value.
+    private mutating func members(_ member: (inout ContentChunkScanner, String) -> Bool) -> Bool {
+        skipWhitespace()
+        guard consume(UInt8(ascii: "{")) else { return false }
+        skipWhitespace()
+        if consume(UInt8(ascii: "}")) { return true }
+        while true {
+            guard case .string(let key)? = value() else { return false }
+            skipWhitespace()
+            guard consume(UInt8(ascii: ":")), member(&self, key) else { return false }
+            skipWhitespace()
+            if consume(UInt8(ascii: ",")) { continue }
+            return consume(UInt8(ascii: "}"))
+        }
+    }
+
+    private mutating func value() -> JSONValue? {
+        try? JSONParser.parseValue(in: bytes, at: &index)
+    }
+
+    /// A string or null; anything else gives up.
+    private mutating func optionalString(into target: inout String?) -> Bool {
+        switch value() {
+        case .string(let text)?: target = text
+        case .null?: target = nil
+        default: return false
+        }
+        return true
+    }
+
+    private mutating func isNull() -> Bool {
+        value() == .null
+    }
+
+    /// Skips a value without building it: strings, numbers and literals are stepped over; nested
+    /// containers are counted through.
+    private mutating func skipValue() -> Bool {
+        skipWhitespace()
+        var depth = 0
+        repeat {
+            guard index < bytes.count else { return false }
+            switch bytes[index] {
+            case UInt8(ascii: "\""):
+                guard skipString() else { return false }
+                continue
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                depth += 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                guard depth > 0 else { return false }
+                depth -= 1
+            case UInt8(ascii: ","), UInt8(ascii: ":"), 0x20, 0x0A, 0x0D, 0x09:
+                // At depth 0 this is where a value should have started.
+                guard depth > 0 else { return false }
+            default:
+                break
+            }
+            index += 1
+        } while depth > 0 || (index < bytes.count && !Self.endsScalar(bytes[index]))
+        return true
+    }
+
+    private static func endsScalar(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]"), 0x20, 0x0A, 0x0D, 0x09: return true
+        default: return false
+        }
+    }
+
+    /// Steps over a string; values the bridge does not read are checked only this far.
+    private mutating func skipString() -> Bool {
+        index += 1
+        while index < bytes.count {
+            switch bytes[index] {
+            case UInt8(ascii: "\\"): index += 2
+            case UInt8(ascii: "\""): index += 1; return true
+            case 0..<0x20: return false
+            default: index += 1
+            }
+        }
+        return false
+    }
+
+    private mutating func skipWhitespace() {
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x0A, 0x0D, 0x09: index += 1
+            default: return
+            }
+        }
+    }
+
+    private mutating func consume(_ byte: UInt8) -> Bool {
+        guard index < bytes.count, bytes[index] == byte else { return false }
+        index += 1
+        return true
+    }
+}
