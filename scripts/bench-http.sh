@@ -8,7 +8,9 @@
 #
 # Environment: BENCH_LEVELS ("1 100 1000"), BENCH_TOKENS (100), BENCH_DURATION (10s),
 # BENCH_RATE (the mock's tokens/s per stream; 0 = unlimited, the default), BENCH_OUT (report file;
-# artifacts/bench-http.md), BENCH_SCRATCH (a --scratch-path for swift build; default .build).
+# artifacts/bench-http.md), BENCH_SCRATCH (a --scratch-path for swift build; default .build),
+# BENCH_PIN=1 (the bridge on CPU 0, the mock and the client on CPU 1, as in a deployment where the
+# bridge does not share its cores with the model server and the clients).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -16,6 +18,9 @@ levels=${BENCH_LEVELS:-"1 100 1000"}
 tokens=${BENCH_TOKENS:-100}
 duration=${BENCH_DURATION:-10s}
 rate=${BENCH_RATE:-0}
+bridge_cpus=()
+load_cpus=()
+if [[ ${BENCH_PIN:-0} == 1 ]]; then bridge_cpus=(taskset -c 0); load_cpus=(taskset -c 1); fi
 scratch=()
 if [[ -n ${BENCH_SCRATCH:-} ]]; then scratch=(--scratch-path "$BENCH_SCRATCH"); fi
 report=${BENCH_OUT:-artifacts/bench-http.md}
@@ -61,7 +66,7 @@ wait_ping() {
 }
 
 mock_port=$(free_port)
-"$bin" mock-llm --host 127.0.0.1 --port "$mock_port" --rate "$rate" --tokens "$tokens" --log-level warning \
+"${load_cpus[@]}" "$bin" mock-llm --host 127.0.0.1 --port "$mock_port" --rate "$rate" --tokens "$tokens" --log-level warning \
     >"$out_dir/bench-http-mock.log" 2>&1 &
 mock_pid=$!
 pids+=("$mock_pid")
@@ -70,7 +75,7 @@ wait_ping "$mock_port" "$mock_pid" mock
 bridge_port=$(free_port)
 OPENAI_URL="http://127.0.0.1:$mock_port/v1" TOKENBRIDGE_LLM_PROVIDER=openai LOG_LEVEL=warning \
     TOKENBRIDGE_SERVER_HOST=127.0.0.1 TOKENBRIDGE_PIPELINE_MAX_CONCURRENT_STREAMS=6000 \
-    "$bin" serve --port "$bridge_port" >"$out_dir/bench-http-bridge.log" 2>&1 &
+    "${bridge_cpus[@]}" "$bin" serve --port "$bridge_port" >"$out_dir/bench-http-bridge.log" 2>&1 &
 bridge_pid=$!
 pids+=("$bridge_pid")
 wait_ping "$bridge_port" "$bridge_pid" bridge
@@ -92,7 +97,7 @@ run_bench() {
     mock_cpu=$(cpu_seconds "$mock_pid")
     bridge_cpu=$(cpu_seconds "$bridge_pid")
     # bench exits 1 when streams broke or lost tokens: record it, keep going, fail at the end.
-    if ! "$bin" bench --url "http://127.0.0.1:$port/v1" --streams "$level" --tokens "$tokens" \
+    if ! "${load_cpus[@]}" "$bin" bench --url "http://127.0.0.1:$port/v1" --streams "$level" --tokens "$tokens" \
         --duration "$duration" --drain-timeout 15s --pid "$pid" --json >"$out_dir/bench-http-$level-$name.json"; then
         failed=1
         say "$level streams, $name: errors or lost tokens (see $out_dir/bench-http-$level-$name.json)"
@@ -138,8 +143,12 @@ BENCH_LEVELS="$levels" BENCH_TOKENS="$tokens" BENCH_DIR="$out_dir" BENCH_HEADER=
     echo
     echo "- $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (uncommitted changes)')"
     echo "- machine: nproc $(nproc), CPU \"$cpu_model\"; load average before the runs: $load_before"
+    if [[ ${BENCH_PIN:-0} == 1 ]]; then
+    echo "- pinned: the bridge on CPU 0, the mock and the bench client on CPU 1"
+    else
     echo "- the bench client, the mock and the bridge all share these $(nproc) cores (and anything else running),"
     echo "  so the bridge competes with its own load generator: read the ratios, not the absolute numbers"
+    fi
     echo "- each cell: $duration of N concurrent streams of $tokens tokens (mock at $(if [[ $rate == 0 ]]; then echo "unlimited rate"; else echo "$rate tokens/s per stream"; fi)), a new stream"
     echo "  started as soon as one ends; TTFT = request start to first content delta, as the client sees it"
 )" python3 - <<'EOF' | tee "$report"
