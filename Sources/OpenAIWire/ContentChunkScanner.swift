@@ -105,19 +105,49 @@ struct ContentChunkScanner {
     // MARK: - Tokens
 
     /// Walks an object's members, handing each key to `member`, which must consume the value.
-    private mutating func members(_ member: (inout ContentChunkScanner, String) -> Bool) -> Bool {
+    /// Keys are compared as bytes, never made into Strings: they are most of a chunk's strings.
+    private mutating func members(_ member: (inout ContentChunkScanner, Key) -> Bool) -> Bool {
         skipWhitespace()
         guard consume(UInt8(ascii: "{")) else { return false }
         skipWhitespace()
         if consume(UInt8(ascii: "}")) { return true }
         while true {
-            guard case .string(let key)? = value() else { return false }
+            guard let key = rawKey() else { return false }
             skipWhitespace()
             guard consume(UInt8(ascii: ":")), member(&self, key) else { return false }
             skipWhitespace()
             if consume(UInt8(ascii: ",")) { continue }
             return consume(UInt8(ascii: "}"))
         }
+    }
+
+    /// A member name as it stands in the bytes.
+    struct Key {
+        let bytes: UnsafeRawBufferPointer
+
+        static func ~= (pattern: StaticString, key: Key) -> Bool {
+            pattern.utf8CodeUnitCount == key.bytes.count
+                && UnsafeRawBufferPointer(start: pattern.utf8Start, count: pattern.utf8CodeUnitCount)
+                    .elementsEqual(key.bytes)
+        }
+    }
+
+    /// A key without escapes (an escaped key is left to the full decoder).
+    private mutating func rawKey() -> Key? {
+        guard consume(UInt8(ascii: "\"")) else { return nil }
+        let start = index
+        while index < bytes.count {
+            switch bytes[index] {
+            case UInt8(ascii: "\""):
+                defer { index += 1 }
+                return Key(bytes: UnsafeRawBufferPointer(rebasing: bytes[start..<index]))
+            case UInt8(ascii: "\\"), 0..<0x20:
+                return nil
+            default:
+                index += 1
+            }
+        }
+        return nil
     }
 
     private mutating func value() -> JSONValue? {
