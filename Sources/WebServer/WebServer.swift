@@ -27,7 +27,6 @@ public final class WebServer: Sendable {
         let thread = Thread {
             ServerThread.run(loop: loop, signal: signal, finished: finished)
         }
-        thread.name = "lws-server"
         thread.stackSize = 1 << 20
         thread.start()
         signal.ready.wait()
@@ -56,6 +55,7 @@ public final class WebServer: Sendable {
 /// The body of the server thread: create, serve, destroy, all on this one thread.
 enum ServerThread {
     static func run(loop: ServerLoop, signal: StartSignal, finished: DispatchSemaphore) {
+        tb_lws_name_current_thread("lws-server")
         let protocols = UnsafeMutablePointer<lws_protocols>.allocate(capacity: 2)
         let protocolName = strdup("http")
         let interface = loop.configuration.host.isEmpty || loop.configuration.host == "0.0.0.0" ? nil : strdup(loop.configuration.host)
