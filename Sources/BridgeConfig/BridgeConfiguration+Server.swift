@@ -38,11 +38,15 @@ extension BridgeConfiguration.Server {
         public var maxBodyBytes: Int
         /// Header sections over this are refused with 431.
         public var maxHeaderBytes: Int
+        /// Output queued for one HTTP response (a client reading slower than the model writes);
+        /// past it the client is disconnected and its stream cancelled.
+        public var maxPendingBytes: Int
 
         /// Defaults are the documented `server.limits` section.
-        public init(maxBodyBytes: Int = 1 << 20, maxHeaderBytes: Int = 16 * 1024) {
+        public init(maxBodyBytes: Int = 1 << 20, maxHeaderBytes: Int = 16 * 1024, maxPendingBytes: Int = 8 << 20) {
             self.maxBodyBytes = maxBodyBytes
             self.maxHeaderBytes = maxHeaderBytes
+            self.maxPendingBytes = maxPendingBytes
         }
     }
 }

@@ -25,6 +25,7 @@ extension BridgeConfiguration {
         checker.require(server.limits.maxBodyBytes, in: 1024...Int.max, "server.limits.max_body_bytes")
         // libwebsockets keeps header sizes in 16 bits.
         checker.require(server.limits.maxHeaderBytes, in: 1024...65535, "server.limits.max_header_bytes")
+        checker.require(server.limits.maxPendingBytes, in: (64 << 10)...(1 << 30), "server.limits.max_pending_bytes")
     }
 
     private func checkLLM(_ checker: inout ConfigChecker) {

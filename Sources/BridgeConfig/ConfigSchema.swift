@@ -43,6 +43,7 @@ enum ConfigSchema {
                     [
                         .bytes("max_body_bytes", \.server.limits.maxBodyBytes),
                         .bytes("max_header_bytes", \.server.limits.maxHeaderBytes),
+                        .bytes("max_pending_bytes", \.server.limits.maxPendingBytes),
                     ]),
             ])
     }

@@ -29,13 +29,15 @@ final class Exchange {
     var head: HTTPResponseHead?
     /// Nil while streaming with no known length.
     var contentLength: Int?
-    var pending: [UInt8] = []
+    var pending = OutputQueue()
     var finishRequested = false
     var clientGoneCallbacks: [@Sendable () -> Void] = []
     var heartbeat: StreamHeartbeat?
     var lastWrite = ContinuousClock.now
     /// The body goes out in HTTP/1.1 chunked framing (a stream of unknown length).
     var chunked = false
+    /// The client fell too far behind: close at the next writeable callback.
+    var abandoned = false
     /// Close instead of keeping the connection alive once the response is out.
     var closeWhenDone = false
     /// A refused body is still arriving: read and drop it before closing, so the client gets to

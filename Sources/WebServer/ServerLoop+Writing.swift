@@ -4,6 +4,8 @@ extension ServerLoop {
     /// One step per writeable callback: the head, or one slice of the body. libwebsockets buffers a
     /// partial send itself and calls back only once that is flushed, so one lws_write per callback.
     func writeStep(_ exchange: Exchange) -> Int32 {
+        // Returning -1 closes the connection; CLOSED_HTTP then runs the client-gone callbacks.
+        if exchange.abandoned { return -1 }
         switch exchange.phase {
         case .headQueued:
             guard writeHead(exchange) else { return -1 }
@@ -73,12 +75,12 @@ extension ServerLoop {
             String(count, radix: 16).utf8.withContiguousStorageIfAvailable { append(UnsafeRawBufferPointer($0)) }
             Self.crlf.withUnsafeBytes(append)
         }
-        exchange.pending.withUnsafeBytes { bytes in append(UnsafeRawBufferPointer(rebasing: bytes.prefix(count))) }
+        exchange.pending.withFront(count, append)
         if exchange.chunked {
             if count > 0 { Self.crlf.withUnsafeBytes(append) }
             if isLast { Self.lastChunk.withUnsafeBytes(append) }
         }
-        exchange.pending.removeFirst(count)
+        exchange.pending.consume(count)
         let protocolFlag = isLast ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP
         let written = lws_write(exchange.wsi, payload.assumingMemoryBound(to: UInt8.self), length, protocolFlag)
         guard written >= 0 else { return -1 }

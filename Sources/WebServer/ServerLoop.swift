@@ -82,7 +82,7 @@ final class ServerLoop: @unchecked Sendable {
             guard let exchange = exchanges[id], exchange.phase == .awaitingResponse else { return }
             exchange.head = response.head
             exchange.contentLength = response.body.count
-            exchange.pending = response.body
+            exchange.pending.replace(with: response.body)
             exchange.finishRequested = true
             exchange.phase = .headQueued
             lws_callback_on_writable(exchange.wsi)
@@ -99,7 +99,11 @@ final class ServerLoop: @unchecked Sendable {
             // they wait in `pending`; a whole `respond` replaces them.
             guard let exchange = exchanges[id], exchange.isStreaming, !exchange.finishRequested else { return }
             exchange.pending.append(contentsOf: bytes)
-            if exchange.phase == .sendingBody { lws_callback_on_writable(exchange.wsi) }
+            if exchange.pending.count > configuration.maxPendingBytes {
+                abandon(exchange)
+            } else if exchange.phase == .sendingBody {
+                lws_callback_on_writable(exchange.wsi)
+            }
         case .finish(let id, let bytes):
             guard let exchange = exchanges[id], exchange.isStreaming, !exchange.finishRequested else { return }
             exchange.pending.append(contentsOf: bytes)
@@ -112,6 +116,17 @@ final class ServerLoop: @unchecked Sendable {
                 callback()
             }
         }
+    }
+
+    /// Drops what a client too far behind has not read and closes its connection; whoever
+    /// produces the response learns of it through `onClientGone`.
+    private func abandon(_ exchange: Exchange) {
+        logger.warning(
+            "client too slow, closing",
+            metadata: ["http.path": "\(exchange.path)", "queued.bytes": "\(exchange.pending.count)"])
+        exchange.pending.removeAll()
+        exchange.abandoned = true
+        lws_callback_on_writable(exchange.wsi)
     }
 
     func armTimer(_ exchange: Exchange, after interval: Duration) {

@@ -9,12 +9,15 @@ public struct WebServerConfiguration: Sendable {
     public var maxBodyBytes: Int
     /// Request header sections over this are refused with 431.
     public var maxHeaderBytes: Int
+    /// Output queued for one response; a client that falls this far behind is disconnected
+    /// (its `onClientGone` callbacks run), so a stalled reader cannot grow memory without bound.
+    public var maxPendingBytes: Int
     /// Request headers lws does not know by token that handlers may read (lower case).
     public var customHeaders: [String]
 
     public init(
         host: String = "0.0.0.0", port: Int = 8080, webRoot: String? = "web", maxBodyBytes: Int = 1 << 20,
-        maxHeaderBytes: Int = 16 * 1024,
+        maxHeaderBytes: Int = 16 * 1024, maxPendingBytes: Int = 8 << 20,
         customHeaders: [String] = ["last-event-id", "prefer", "x-api-key", "x-request-id", "x-stream-id"]
     ) {
         self.host = host
@@ -22,6 +25,7 @@ public struct WebServerConfiguration: Sendable {
         self.webRoot = webRoot
         self.maxBodyBytes = maxBodyBytes
         self.maxHeaderBytes = maxHeaderBytes
+        self.maxPendingBytes = maxPendingBytes
         self.customHeaders = customHeaders
     }
 }

@@ -54,7 +54,8 @@ struct Bridge {
         server = WebServer(
             configuration: WebServerConfiguration(
                 host: serverSettings.host, port: serverSettings.port, webRoot: serverSettings.webRoot,
-                maxBodyBytes: serverSettings.limits.maxBodyBytes, maxHeaderBytes: serverSettings.limits.maxHeaderBytes),
+                maxBodyBytes: serverSettings.limits.maxBodyBytes, maxHeaderBytes: serverSettings.limits.maxHeaderBytes,
+                maxPendingBytes: serverSettings.limits.maxPendingBytes),
             handler: ingress, logger: logger)
     }
 

@@ -12,7 +12,7 @@ import Testing
         #expect(config.server.apiKeys.isEmpty)
         #expect(config.server.allowedOrigins == ["*"])
         #expect(config.server.sseKeepalive == .seconds(15))
-        #expect(config.server.limits == .init(maxBodyBytes: 1_048_576, maxHeaderBytes: 16_384))
+        #expect(config.server.limits == .init(maxBodyBytes: 1_048_576, maxHeaderBytes: 16_384, maxPendingBytes: 8 << 20))
         #expect(config.llm.provider == .openai)
         #expect(config.llm.url == "http://localhost:11434/v1")
         #expect(config.llm.model == "deepseek-r1:8b")
@@ -65,7 +65,7 @@ import Testing
 
     @Test func keyTableHasUniqueKeysAndVariables() {
         let keys = BridgeConfiguration.keys
-        #expect(keys.count == 51)
+        #expect(keys.count == 52)
         #expect(Set(keys.map(\.key)).count == keys.count)
         #expect(Set(keys.map(\.environmentVariable)).count == keys.count)
         let port = keys.first { $0.key == "server.port" }

@@ -406,3 +406,44 @@ def test_half_sent_body_then_close(bridge: Bridge) -> None:
     bridge.ping()
     with bridge.client() as client:
         assert client.post(CHAT, json=chat_body()).status_code == 200
+
+
+# MARK: - A client that stops reading
+
+
+def test_stalled_reader_is_disconnected_and_its_stream_cancelled(start_bridge) -> None:
+    """Output queued for a client that does not read is bounded by server.limits.max_pending_bytes:
+    past it the bridge closes the connection and ends the stream, instead of buffering a whole
+    25 MB answer. Without the bound the answer would end with [DONE] once the client read it."""
+    import socket
+
+    bridge = start_bridge({"server": {"limits": {"max_pending_bytes": "256KiB"}}})
+    body = json.dumps(
+        {"messages": [{"role": "user", "content": "long"}], "stream": True, "mock": {"tokens": 100000, "rate": 0}}
+    ).encode()
+    request = (
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+    )
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # keep the kernel from absorbing it all
+    sock.settimeout(10)
+    sock.connect(("127.0.0.1", bridge.port))
+    try:
+        sock.sendall(request)
+        deadline = time.monotonic() + 20
+        while bridge.health()["checks"]["pipeline"]["active_streams"] != 0:
+            assert time.monotonic() < deadline, "the stream was never ended"
+            time.sleep(0.05)
+        received = b""
+        try:
+            # Ends at the server's close, or at the last chunk if the whole answer was kept.
+            while not received.endswith(b"0\r\n\r\n") and (chunk := sock.recv(65536)):
+                received += chunk
+        except ConnectionResetError:
+            pass
+    finally:
+        sock.close()
+    assert b"data: [DONE]" not in received
+    assert 0 < len(received) < 8 * 1024 * 1024
+    bridge.ping()
