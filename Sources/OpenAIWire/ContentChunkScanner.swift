@@ -1,4 +1,5 @@
 import BridgeCore
+import Glibc
 
 /// Reads the common chunk, one choice whose delta carries only `role`, `content` and reasoning
 /// text, straight from the bytes, materialising only those strings.
@@ -126,9 +127,10 @@ struct ContentChunkScanner {
         let bytes: UnsafeRawBufferPointer
 
         static func ~= (pattern: StaticString, key: Key) -> Bool {
-            pattern.utf8CodeUnitCount == key.bytes.count
-                && UnsafeRawBufferPointer(start: pattern.utf8Start, count: pattern.utf8CodeUnitCount)
-                    .elementsEqual(key.bytes)
+            // memcmp: the generic elementsEqual showed up in the profile.
+            guard pattern.utf8CodeUnitCount == key.bytes.count else { return false }
+            guard let base = key.bytes.baseAddress else { return key.bytes.isEmpty }
+            return memcmp(pattern.utf8Start, base, key.bytes.count) == 0
         }
     }
 

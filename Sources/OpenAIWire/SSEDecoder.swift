@@ -1,3 +1,5 @@
+import Glibc
+
 /// An incremental Server-Sent Events parser (WHATWG HTML, "Parsing an event stream").
 ///
 /// Bytes may arrive split anywhere: inside a CRLF pair, inside a multi-byte UTF-8 character, inside
@@ -144,14 +146,16 @@ public struct SSEDecoder: Sendable {
     // MARK: - Scanning
 
     static func lineEnd(in bytes: UnsafeRawBufferPointer, from start: Int) -> Int? {
-        var index = start
-        while index < bytes.count {
-            // One comparison rejects almost every byte; only control characters look closer.
-            let byte = bytes[index]
-            if byte <= carriageReturn, byte == carriageReturn || byte == lineFeed { return index }
-            index += 1
+        // memchr scans a word at a time; a byte loop here was the decoder's largest cost.
+        guard let base = bytes.baseAddress, start < bytes.count else { return nil }
+        let from = base + start
+        let length = bytes.count - start
+        let lineFeedAt = memchr(from, Int32(lineFeed), length).map { UnsafeRawPointer($0) - base }
+        let searchLength = (lineFeedAt ?? bytes.count) - start
+        if searchLength > 0, let returnAt = memchr(from, Int32(carriageReturn), searchLength) {
+            return UnsafeRawPointer(returnAt) - base
         }
-        return nil
+        return lineFeedAt
     }
 
     /// Consumes the UTF-8 BOM, which may itself arrive split; returns where content starts.
