@@ -39,7 +39,7 @@ public struct ChatRequest: Sendable, Equatable {
         guard case .object(var body) = value else {
             throw RequestError(.invalid, "The request body must be a JSON object, not \(value.typeName).", code: "invalid_json")
         }
-        let messages = try field(body, "messages", as: "array", required: true) { $0.arrayValue }
+        let messages = try field(body, "messages", as: "an array", required: true) { $0.arrayValue }
         guard let messages, !messages.isEmpty else {
             throw RequestError(.invalid, "'messages' must be a non-empty array.", param: "messages", code: "invalid_value")
         }
@@ -60,23 +60,23 @@ public struct ChatRequest: Sendable, Equatable {
                     param: "messages[\(index)].role", code: "invalid_type")
             }
         }
-        let model = try field(body, "model", as: "string") { $0.stringValue }
-        let stream = try field(body, "stream", as: "boolean") { $0.boolValue } ?? false
-        let username = try field(body, "username", as: "string") { $0.stringValue }
-        let uid = try field(body, "uid", as: "string") { $0.stringValue }
+        let model = try field(body, "model", as: "a string") { $0.stringValue }
+        let stream = try field(body, "stream", as: "a boolean") { $0.boolValue } ?? false
+        let username = try field(body, "username", as: "a string") { $0.stringValue }
+        let uid = try field(body, "uid", as: "a string") { $0.stringValue }
         if let uid, !StreamID.isValid(uid) {
             throw RequestError(
                 .invalid, "'uid' must be 1-\(StreamID.maximumLength) characters of [A-Za-z0-9_.:-].", param: "uid",
                 code: "invalid_value")
         }
-        if let choices = try field(body, "n", as: "integer", read: { $0.intValue }), choices != 1 {
+        if let choices = try field(body, "n", as: "an integer", read: { $0.intValue }), choices != 1 {
             throw RequestError(
                 .unsupported, "The bridge streams one choice per request; 'n' must be 1.", param: "n",
                 code: "unsupported_value")
         }
         var includeUsage = false
-        if let options = try field(body, "stream_options", as: "object", read: { $0.objectValue }) {
-            includeUsage = try field(options, "include_usage", as: "boolean", name: "stream_options.include_usage") {
+        if let options = try field(body, "stream_options", as: "an object", read: { $0.objectValue }) {
+            includeUsage = try field(options, "include_usage", as: "a boolean", name: "stream_options.include_usage") {
                 $0.boolValue
             } ?? false
         }
@@ -87,7 +87,7 @@ public struct ChatRequest: Sendable, Equatable {
 
     /// Reads an optional field; present but null counts as absent, present with another type is an error.
     private static func field<T>(
-        _ object: JSONObject, _ key: String, as typeName: String, name: String? = nil, required: Bool = false,
+        _ object: JSONObject, _ key: String, as expected: String, name: String? = nil, required: Bool = false,
         read: (JSONValue) -> T?
     ) throws(RequestError) -> T? {
         let name = name ?? key
@@ -99,7 +99,7 @@ public struct ChatRequest: Sendable, Equatable {
         }
         guard let typed = read(value) else {
             throw RequestError(
-                .invalid, "'\(name)' must be \(typeName == "array" || typeName == "integer" || typeName == "object" ? "an" : "a") \(typeName), not \(value.typeName).",
+                .invalid, "'\(name)' must be \(expected), not \(value.typeName).",
                 param: name, code: "invalid_type")
         }
         return typed

@@ -4,7 +4,7 @@
 /// hot path does no reflection and no intermediate dictionaries; one line per value also keeps
 /// the output valid as SSE `data:` and as newline-delimited frames.
 public struct JSONWriter: Sendable {
-    public fileprivate(set) var bytes: [UInt8]
+    public private(set) var bytes: [UInt8]
     private var needsComma: [Bool] = []
 
     public init(capacity: Int = 256) {
@@ -41,7 +41,7 @@ public struct JSONWriter: Sendable {
     /// Writes `"name":`; the next value written is that member's value.
     public mutating func key(_ name: String) {
         separate()
-        writeEscaped(name)
+        Self.appendQuoted(name, to: &bytes)
         bytes.append(UInt8(ascii: ":"))
         if !needsComma.isEmpty { needsComma[needsComma.count - 1] = false }
     }
@@ -50,7 +50,7 @@ public struct JSONWriter: Sendable {
 
     public mutating func string(_ value: String) {
         separate()
-        writeEscaped(value)
+        Self.appendQuoted(value, to: &bytes)
     }
 
     public mutating func int(_ value: Int) {
@@ -119,16 +119,10 @@ public struct JSONWriter: Sendable {
 
     /// Appends `text` as a quoted JSON string to `bytes`: for callers that assemble a line from
     /// precomputed pieces around one changing string.
-    public static func appendQuoted(_ text: String, to bytes: inout [UInt8]) {
-        var writer = JSONWriter(capacity: 0)
-        swap(&writer.bytes, &bytes)
-        writer.writeEscaped(text)
-        swap(&writer.bytes, &bytes)
-    }
-
+    ///
     /// Copies runs of bytes that need no escaping in one go: per-byte appends were the largest
     /// single cost of encoding a chunk in a profile of the streaming path.
-    private mutating func writeEscaped(_ text: String) {
+    public static func appendQuoted(_ text: String, to bytes: inout [UInt8]) {
         bytes.append(UInt8(ascii: "\""))
         var text = text
         text.withUTF8 { utf8 in
@@ -137,7 +131,7 @@ public struct JSONWriter: Sendable {
                 let byte = utf8[index]
                 guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
                 if runStart < index { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index])) }
-                appendEscape(for: byte)
+                appendEscape(for: byte, to: &bytes)
                 runStart = index + 1
             }
             if runStart < utf8.count { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...])) }
@@ -145,7 +139,7 @@ public struct JSONWriter: Sendable {
         bytes.append(UInt8(ascii: "\""))
     }
 
-    private mutating func appendEscape(for byte: UInt8) {
+    private static func appendEscape(for byte: UInt8, to bytes: inout [UInt8]) {
         bytes.append(0x5C)
         switch byte {
         case UInt8(ascii: "\""), UInt8(ascii: "\\"): bytes.append(byte)
@@ -154,8 +148,8 @@ public struct JSONWriter: Sendable {
         case 0x09: bytes.append(UInt8(ascii: "t"))
         default:
             bytes.append(contentsOf: "u00".utf8)
-            bytes.append(Self.hexDigits[Int(byte >> 4)])
-            bytes.append(Self.hexDigits[Int(byte & 0x0F)])
+            bytes.append(hexDigits[Int(byte >> 4)])
+            bytes.append(hexDigits[Int(byte & 0x0F)])
         }
     }
 }

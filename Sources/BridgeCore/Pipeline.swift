@@ -123,12 +123,10 @@ public final class Pipeline: Sendable {
     }
 
     private func finished(_ run: StreamRun) {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+        let idle = state.withLock { state -> Bool in
             if state.active[run.uid] === run { state.active[run.uid] = nil }
-            guard state.active.isEmpty else { return [] }
-            defer { state.idleWaiters = [] }
-            return state.idleWaiters
+            return state.active.isEmpty
         }
-        for waiter in waiters { waiter.resume() }
+        if idle { releaseIdleWaiters() }
     }
 }

@@ -47,12 +47,12 @@ public final class StreamRun: LLMReceiver, Sendable {
 
     /// Ends the stream with `cancelled` and aborts the model call.
     public func cancel() {
-        terminate(.cancelled)
+        finish(with: .cancelled, cancelCall: true)
     }
 
     /// Ends the stream with an error and aborts the model call.
     public func fail(_ failure: StreamFailure) {
-        terminate(.error(failure))
+        finish(with: .error(failure), cancelCall: true)
     }
 
     // MARK: - LLMReceiver
@@ -78,10 +78,6 @@ public final class StreamRun: LLMReceiver, Sendable {
     }
 
     // MARK: - Internals
-
-    private func terminate(_ kind: StreamEvent.Kind) {
-        finish(with: kind, cancelCall: true)
-    }
 
     private func finish(with kind: StreamEvent.Kind, cancelCall: Bool) {
         let (emitted, call) = state.withLock { state -> (Bool, (any LLMCall)?) in

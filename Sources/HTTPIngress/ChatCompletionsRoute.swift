@@ -21,40 +21,25 @@ extension HTTPIngress {
         }
         let uid = chat.uid ?? StreamID.generate()
         chat.uid = uid
+        let sink: any EventSink =
+            chat.stream
+            ? SSEChatSink(
+                responder: context.responder, uid: uid, model: pipeline.model(for: chat), includeUsage: chat.includeUsage)
+            : CompletionSink(context: context, uid: uid)
+        let run: StreamRun
+        do {
+            run = try pipeline.start(chat, sinks: [sink])
+        } catch {
+            context.respond(ErrorResponse.make(error))
+            return
+        }
         if chat.stream {
-            streamChat(chat, uid: uid, context: context)
-        } else {
-            collectChat(chat, uid: uid, context: context)
-        }
-    }
-
-    private func streamChat(_ chat: ChatRequest, uid: String, context: RouteContext) {
-        let sink = SSEChatSink(
-            responder: context.responder, uid: uid, model: pipeline.model(for: chat), includeUsage: chat.includeUsage)
-        let run: StreamRun
-        do {
-            run = try pipeline.start(chat, sinks: [sink])
-        } catch {
-            context.respond(ErrorResponse.make(error))
-            return
-        }
-        // Events already produced wait in the exchange until this head is out.
-        context.startStream(
-            HTTPResponseHead(
-                status: 200, contentType: "text/event-stream; charset=utf-8",
-                headers: [("x-stream-id", uid), ("cache-control", "no-cache"), ("x-accel-buffering", "no")]),
-            heartbeat: StreamHeartbeat(interval: configuration.sseKeepalive, bytes: Array(": keep-alive\n\n".utf8)))
-        context.responder.onClientGone { run.cancel() }
-    }
-
-    private func collectChat(_ chat: ChatRequest, uid: String, context: RouteContext) {
-        let sink = CompletionSink(context: context, uid: uid)
-        let run: StreamRun
-        do {
-            run = try pipeline.start(chat, sinks: [sink])
-        } catch {
-            context.respond(ErrorResponse.make(error))
-            return
+            // Events already produced wait in the exchange until this head is out.
+            context.startStream(
+                HTTPResponseHead(
+                    status: 200, contentType: "text/event-stream; charset=utf-8",
+                    headers: [("x-stream-id", uid), ("cache-control", "no-cache"), ("x-accel-buffering", "no")]),
+                heartbeat: StreamHeartbeat(interval: configuration.sseKeepalive, bytes: Array(": keep-alive\n\n".utf8)))
         }
         context.responder.onClientGone { run.cancel() }
     }

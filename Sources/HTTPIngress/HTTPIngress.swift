@@ -77,17 +77,8 @@ public final class HTTPIngress: HTTPHandler {
         guard let header = request.header("authorization") else { return false }
         let prefix = "bearer "
         guard header.count > prefix.count, header.lowercased().hasPrefix(prefix) else { return false }
-        let key = String(header.dropFirst(prefix.count)).trimmingSpaces()
+        let key = String(header.dropFirst(prefix.count)).trimmingHeaderWhitespace()
         return configuration.apiKeys.contains { constantTimeEquals($0, key) }
-    }
-}
-
-extension String {
-    func trimmingSpaces() -> String {
-        var slice = Substring(self)
-        while slice.first == " " { slice.removeFirst() }
-        while slice.last == " " { slice.removeLast() }
-        return String(slice)
     }
 }
 

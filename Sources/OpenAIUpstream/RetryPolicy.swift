@@ -1,3 +1,5 @@
+import BridgeCore
+
 /// When to try a failed upstream call again, and after how long.
 struct RetryPolicy: Sendable {
     let retries: Int
@@ -23,15 +25,6 @@ struct RetryPolicy: Sendable {
     /// Parses `Retry-After` in seconds (the HTTP-date form is rare from model servers and ignored).
     static func parseRetryAfter(_ value: String?) -> Double? {
         guard let value else { return nil }
-        return Double(value.trimmingSpaces())
-    }
-}
-
-extension String {
-    func trimmingSpaces() -> String {
-        var slice = Substring(self)
-        while slice.first == " " || slice.first == "\t" { slice.removeFirst() }
-        while slice.last == " " || slice.last == "\t" { slice.removeLast() }
-        return String(slice)
+        return Double(value.trimmingHeaderWhitespace())
     }
 }
