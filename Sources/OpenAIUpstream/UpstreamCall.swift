@@ -111,6 +111,7 @@ final class UpstreamCall: CurlTransferDelegate, LLMCall, Sendable {
     func curlTransfer(_ id: CurlTransferID, didReceive body: UnsafeRawBufferPointer) {
         var outputs: [LLMOutput] = []
         var failure: StreamFailure?
+        var sawToken = false
         state.withLock { state in
             guard !state.finished else { return }
             guard (200..<300).contains(state.status) else {
@@ -128,10 +129,11 @@ final class UpstreamCall: CurlTransferDelegate, LLMCall, Sendable {
             } catch {
                 failure = StreamFailure(code: .upstreamProtocol, message: "\(error)")
             }
-            if outputs.contains(where: Self.isToken) { state.delivered = true }
+            sawToken = outputs.contains(where: Self.isToken)
+            if sawToken { state.delivered = true }
             if failure != nil { state.finished = true }
         }
-        if outputs.contains(where: Self.isToken) {
+        if sawToken {
             let idle = client.configuration.idleTimeout
             client.loop.setDeadline(id, min(ContinuousClock.now.advanced(by: idle), deadline), reason: "no token for \(idle)")
         }
