@@ -26,7 +26,7 @@ let package = Package(
 
         // MARK: - Wrappers: each owns one C library and its thread
         .target(name: "Curl", dependencies: ["CCurl"]),
-        .target(name: "AMQP", dependencies: ["CRabbitMQ"]),
+        .target(name: "AMQP", dependencies: ["CRabbitMQ", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "WebServer",
             dependencies: ["CLibWebSockets", .product(name: "Logging", package: "swift-log")]),
@@ -41,7 +41,12 @@ let package = Package(
             name: "HTTPIngress",
             dependencies: ["BridgeCore", "OpenAIWire", "WebServer", .product(name: "Logging", package: "swift-log")]),
         .target(name: "SimulatedModel", dependencies: ["BridgeCore"]),
-        .target(name: "Bench", dependencies: ["BridgeCore", "OpenAIWire", "Curl"]),
+        .target(
+            name: "RabbitMQBridge",
+            dependencies: ["BridgeCore", "OpenAIWire", "AMQP", .product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "Bench",
+            dependencies: ["BridgeCore", "OpenAIWire", "Curl", "AMQP", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "BridgeConfig",
             dependencies: ["BridgeCore", .product(name: "Yams", package: "Yams")]),
@@ -51,7 +56,7 @@ let package = Package(
             name: "tokenbridge",
             dependencies: [
                 "BridgeCore", "BridgeConfig", "OpenAIUpstream", "SimulatedModel", "HTTPIngress", "WebServer",
-                "Curl", "Bench",
+                "Curl", "Bench", "AMQP", "RabbitMQBridge",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -64,8 +69,9 @@ let package = Package(
             dependencies: ["OpenAIUpstream", "Curl", "WebServer", "BridgeCore", "HTTPIngress", "SimulatedModel"]),
         .testTarget(name: "BridgeConfigTests", dependencies: ["BridgeConfig", "BridgeCore"]),
         .testTarget(name: "CurlTests", dependencies: ["Curl"]),
-        .testTarget(name: "AMQPTests", dependencies: ["AMQP"]),
+        .testTarget(name: "AMQPTests", dependencies: ["AMQP", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "SimulatedModelTests", dependencies: ["SimulatedModel", "BridgeCore"]),
+        .testTarget(name: "RabbitMQBridgeTests", dependencies: ["RabbitMQBridge", "AMQP", "BridgeCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

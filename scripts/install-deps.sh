@@ -15,7 +15,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # git and ca-certificates: `swift build` clones the package dependencies over HTTPS.
 APT_BUILD=(libwebsockets-dev librabbitmq-dev libcurl4-openssl-dev pkg-config git ca-certificates)
 APT_TEST=(python3-venv curl)
-APT_PACKAGES=("${APT_BUILD[@]}" "${APT_TEST[@]}")
+# The interop suite runs its own broker nodes (scripts/rabbitmq-local.sh); openssl makes their TLS certificates.
+APT_BROKER=(rabbitmq-server openssl)
+APT_PACKAGES=("${APT_BUILD[@]}" "${APT_TEST[@]}" "${APT_BROKER[@]}")
 
 VENV=.venv
 REQUIREMENTS=Tests/Interop/requirements.txt
@@ -45,13 +47,22 @@ install_apt() {
         sudo=(sudo)
     fi
     log "installing apt packages: ${missing[*]}"
-    local out
+    local out policy=/usr/sbin/policy-rc.d added_policy=0
     out=$(mktemp)
+    # Installing rabbitmq-server would start a system broker on 5672 where the machine runs
+    # services; the tests run their own nodes instead. policy-rc.d (exit 101) stops package
+    # scripts from starting services, for this install only.
+    if [[ ! -e $policy ]]; then
+        "${sudo[@]}" sh -c "printf '#!/bin/sh\nexit 101\n' > $policy && chmod +x $policy" && added_policy=1
+    fi
     if ! "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >"$out" 2>&1; then
         cat "$out" >&2; rm -f "$out"; die "apt-get update failed"
     fi
-    if ! "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$out" 2>&1; then
+    local status=0
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$out" 2>&1 || status=$?
+    if ((added_policy)); then "${sudo[@]}" rm -f "$policy"; fi
+    if ((status != 0)); then
         cat "$out" >&2; rm -f "$out"; die "apt-get install failed for: ${missing[*]}"
     fi
     rm -f "$out"

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The one command that runs every test (the README's test command; .ci/run calls it):
 #   1. installs the apt packages and the Python test clients (scripts/install-deps.sh),
-#   2. builds the package (debug) and runs every Swift unit test,
-#   3. runs the interop suite (Tests/Interop, pytest) against the built binary.
+#   2. builds the package (debug) and runs every Swift test (the AMQP connection tests against a
+#      private RabbitMQ node it starts, TB_RABBITMQ_URL),
+#   3. runs the interop suite (Tests/Interop, pytest) against the built binary; it starts its own
+#      RabbitMQ nodes.
 # Exits non-zero if any step fails. Extra arguments go to pytest (e.g. `scripts/test.sh -k sdk -x`).
 #
 # Environment:
@@ -50,7 +52,7 @@ if [[ "${TB_SKIP_SWIFT:-0}" != 1 ]]; then
     command -v swift >/dev/null || die "swift not found on PATH (Swift 6.3 toolchain required)"
     run_step 20m "swift build" swift build || finish
     # A unit-test failure does not stop the interop suite: one run reports everything.
-    run_step 10m "swift test" swift test || true
+    run_step 10m "swift test" scripts/swift-test.sh || true
 fi
 
 export TOKENBRIDGE_BIN="${TOKENBRIDGE_BIN:-.build/debug/tokenbridge}"

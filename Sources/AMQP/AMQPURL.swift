@@ -45,7 +45,9 @@ public struct AMQPURL: Sendable, Equatable, CustomStringConvertible {
 
     /// The address with the password hidden, for logs.
     public var description: String {
-        "\(usesTLS ? "amqps" : "amqp")://\(user):<redacted>@\(host):\(port)/\(virtualHost)"
+        // The default vhost "/" is the empty path; any other is written as given.
+        let path = virtualHost == "/" ? "" : virtualHost
+        return "\(usesTLS ? "amqps" : "amqp")://\(user):<redacted>@\(host):\(port)/\(path)"
     }
 
     static func redact(_ url: String) -> String {

@@ -36,16 +36,69 @@ extension BridgeConfiguration.Ingress {
         public var queue: String
         /// Unacked prompts held at once; 0 means `pipeline.max_concurrent_streams`.
         public var prefetch: Int
+        /// Larger prompts are dead-lettered unread.
+        public var maxMessageBytes: Int
+        /// The broker's delivery acknowledgement timeout for this consumer (RabbitMQ's
+        /// `consumer_timeout`, 30 minutes by default). The bridge asks for it on its consumer
+        /// (`x-consumer-timeout`, honoured by RabbitMQ 3.12 and later) and ends a queue prompt's
+        /// stream shortly before it, so the prompt is acked instead of taken back and redelivered.
+        public var consumerTimeout: Duration
+        /// Proposed heartbeat interval; a dead broker is noticed within two of them.
+        public var heartbeat: Duration
+        /// TCP, TLS and AMQP handshake, and each broker round trip.
+        public var connectTimeout: Duration
+        /// First wait before reconnecting; doubles up to `reconnectBackoffMax`, with jitter.
+        public var reconnectBackoff: Duration
+        public var reconnectBackoffMax: Duration
+        /// Fanout exchange every bridge binds a private queue to, for `{"uid":…,"action":"cancel"}`.
+        public var controlExchange: String
+        /// For `amqps://` URLs.
+        public var tls: TLS
 
         /// Defaults are the documented `ingress.rabbitmq` section.
         public init(
             enabled: Bool = false, url: String = "amqp://guest:guest@localhost:5672/", queue: String = "chat_incoming",
-            prefetch: Int = 0
+            prefetch: Int = 0, maxMessageBytes: Int = 1 << 20, consumerTimeout: Duration = .seconds(1800),
+            heartbeat: Duration = .seconds(30), connectTimeout: Duration = .seconds(10),
+            reconnectBackoff: Duration = .milliseconds(500), reconnectBackoffMax: Duration = .seconds(30),
+            controlExchange: String = "tokenbridge.control", tls: TLS = TLS()
         ) {
             self.enabled = enabled
             self.url = url
             self.queue = queue
             self.prefetch = prefetch
+            self.maxMessageBytes = maxMessageBytes
+            self.consumerTimeout = consumerTimeout
+            self.heartbeat = heartbeat
+            self.connectTimeout = connectTimeout
+            self.reconnectBackoff = reconnectBackoff
+            self.reconnectBackoffMax = reconnectBackoffMax
+            self.controlExchange = controlExchange
+            self.tls = tls
+        }
+    }
+}
+
+extension BridgeConfiguration.Ingress.RabbitMQ {
+    /// TLS for `amqps://` broker URLs.
+    public struct TLS: Sendable, Equatable {
+        /// PEM bundle of the CAs that may sign the broker's certificate; empty = the system's store.
+        public var caFile: String
+        /// Client certificate and key (PEM), for brokers that require one.
+        public var certFile: String
+        public var keyFile: String
+        /// Check the broker's certificate chain (turn off only against a throwaway test broker).
+        public var verifyPeer: Bool
+        /// Check that the certificate names the URL's host.
+        public var verifyHostname: Bool
+
+        /// Defaults are the documented `ingress.rabbitmq.tls` section.
+        public init(caFile: String = "", certFile: String = "", keyFile: String = "", verifyPeer: Bool = true, verifyHostname: Bool = true) {
+            self.caFile = caFile
+            self.certFile = certFile
+            self.keyFile = keyFile
+            self.verifyPeer = verifyPeer
+            self.verifyHostname = verifyHostname
         }
     }
 }

@@ -49,19 +49,34 @@ extension BridgeConfiguration.Sinks {
             case openai
         }
 
+        /// Whether answers survive a broker restart.
+        public enum DeliveryMode: String, Sendable, CaseIterable {
+            /// Written to disk in the durable response queue: an answer waiting for its reader survives.
+            case persistent
+            /// Memory only: faster, lost if the broker restarts.
+            case transient
+        }
+
         /// chatgpt-queue's `response_`; the queue name is this plus the stream id.
         public var responseQueuePrefix: String
         public var format: Format
         /// Idle time after which the broker deletes a response queue nobody reads (`x-expires`).
         public var queueExpires: Duration
+        public var deliveryMode: DeliveryMode
+        /// Consecutive text deltas within this window go out as one message (`seq_from`/`seq_to`);
+        /// zero sends one message per event.
+        public var coalesceWindow: Duration
 
         /// Defaults are the documented `sinks.rabbitmq` section.
         public init(
-            responseQueuePrefix: String = "response_", format: Format = .json, queueExpires: Duration = .seconds(600)
+            responseQueuePrefix: String = "response_", format: Format = .json, queueExpires: Duration = .seconds(600),
+            deliveryMode: DeliveryMode = .persistent, coalesceWindow: Duration = .zero
         ) {
             self.responseQueuePrefix = responseQueuePrefix
             self.format = format
             self.queueExpires = queueExpires
+            self.deliveryMode = deliveryMode
+            self.coalesceWindow = coalesceWindow
         }
     }
 

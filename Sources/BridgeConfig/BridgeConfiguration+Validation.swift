@@ -64,6 +64,25 @@ extension BridgeConfiguration {
         }
         // basic.qos carries the prefetch count in 16 bits.
         checker.require(ingress.rabbitmq.prefetch, in: 0...65535, "ingress.rabbitmq.prefetch")
+        let rabbitmq = ingress.rabbitmq
+        checker.requireQueueName(rabbitmq.queue, "ingress.rabbitmq.queue", reserve: ".dead".utf8.count)
+        checker.requireQueueName(rabbitmq.controlExchange, "ingress.rabbitmq.control_exchange", reserve: 0)
+        checker.require(rabbitmq.maxMessageBytes, in: 1024...(128 << 20), "ingress.rabbitmq.max_message_bytes")
+        checker.require(
+            rabbitmq.consumerTimeout >= .seconds(10), "ingress.rabbitmq.consumer_timeout",
+            "must be at least 10s: the bridge ends a queue prompt's stream shortly before it")
+        // AMQP carries the heartbeat in whole seconds, 16 bits; 0 turns heartbeats off.
+        checker.require(
+            rabbitmq.heartbeat >= .zero && rabbitmq.heartbeat <= .seconds(65535), "ingress.rabbitmq.heartbeat",
+            "must be 0s (off) to 65535s")
+        checker.requirePositive(rabbitmq.connectTimeout, "ingress.rabbitmq.connect_timeout")
+        checker.requirePositive(rabbitmq.reconnectBackoff, "ingress.rabbitmq.reconnect_backoff")
+        checker.require(
+            rabbitmq.reconnectBackoffMax >= rabbitmq.reconnectBackoff, "ingress.rabbitmq.reconnect_backoff_max",
+            "must be at least ingress.rabbitmq.reconnect_backoff (\(ConfigDuration.format(rabbitmq.reconnectBackoff)))")
+        checker.require(
+            rabbitmq.tls.certFile.isEmpty == rabbitmq.tls.keyFile.isEmpty, "ingress.rabbitmq.tls.key_file",
+            "cert_file and key_file go together: set both or neither", blaming: "ingress.rabbitmq.tls.cert_file")
     }
 
     private func checkSinks(_ checker: inout ConfigChecker) {
@@ -74,6 +93,12 @@ extension BridgeConfiguration {
         checker.require(
             sinks.rabbitmq.queueExpires >= .milliseconds(1), "sinks.rabbitmq.queue_expires",
             "must be at least 1ms (the broker's x-expires minimum)")
+        // The queue name is the prefix and a uid of up to 128 bytes; AMQP names stop at 255 bytes.
+        checker.requireQueueName(
+            sinks.rabbitmq.responseQueuePrefix, "sinks.rabbitmq.response_queue_prefix", reserve: 128, allowEmpty: true)
+        checker.require(
+            sinks.rabbitmq.coalesceWindow >= .zero && sinks.rabbitmq.coalesceWindow <= .seconds(10),
+            "sinks.rabbitmq.coalesce_window", "must be 0s (off) to 10s")
         let centrifugo = sinks.centrifugo
         checker.requireURL(centrifugo.apiURL, schemes: ["http", "https"], "sinks.centrifugo.api_url")
         if sinks.default.contains(.centrifugo) {

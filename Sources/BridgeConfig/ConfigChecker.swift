@@ -48,4 +48,16 @@ struct ConfigChecker {
             }
         }
     }
+
+    /// An AMQP queue or exchange name: at most 255 bytes with `reserve` left for what the bridge
+    /// appends (`.dead`, a uid), and not in the broker's reserved `amq.` namespace.
+    mutating func requireQueueName(_ name: String, _ key: String, reserve: Int, allowEmpty: Bool = false) {
+        if name.isEmpty {
+            require(allowEmpty, key, "must not be empty")
+            return
+        }
+        let limit = 255 - reserve
+        require(name.utf8.count <= limit, key, "must be at most \(limit) bytes (AMQP names stop at 255), got \(name.utf8.count)")
+        require(!name.hasPrefix("amq."), key, "must not start with 'amq.': the broker reserves those names")
+    }
 }

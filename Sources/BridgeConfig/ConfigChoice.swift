@@ -21,6 +21,7 @@ extension ConfigChoice {
 extension BridgeConfiguration.LLM.Provider: ConfigChoice {}
 extension BridgeConfiguration.SinkName: ConfigChoice {}
 extension BridgeConfiguration.Sinks.RabbitMQ.Format: ConfigChoice {}
+extension BridgeConfiguration.Sinks.RabbitMQ.DeliveryMode: ConfigChoice {}
 extension BridgeConfiguration.Sinks.Centrifugo.APIStyle: ConfigChoice {}
 extension BridgeConfiguration.Channels.Auth.Mode: ConfigChoice {}
 

@@ -101,6 +101,22 @@ enum ConfigSchema {
                         .url("url", \.ingress.rabbitmq.url, legacy: "RABBITMQ_URL"),
                         .string("queue", \.ingress.rabbitmq.queue, legacy: "RABBITMQ_QUEUE"),
                         .integer("prefetch", \.ingress.rabbitmq.prefetch),
+                        .bytes("max_message_bytes", \.ingress.rabbitmq.maxMessageBytes),
+                        .duration("consumer_timeout", \.ingress.rabbitmq.consumerTimeout),
+                        .duration("heartbeat", \.ingress.rabbitmq.heartbeat),
+                        .duration("connect_timeout", \.ingress.rabbitmq.connectTimeout),
+                        .duration("reconnect_backoff", \.ingress.rabbitmq.reconnectBackoff),
+                        .duration("reconnect_backoff_max", \.ingress.rabbitmq.reconnectBackoffMax),
+                        .string("control_exchange", \.ingress.rabbitmq.controlExchange),
+                        .section(
+                            "tls",
+                            [
+                                .string("ca_file", \.ingress.rabbitmq.tls.caFile),
+                                .string("cert_file", \.ingress.rabbitmq.tls.certFile),
+                                .string("key_file", \.ingress.rabbitmq.tls.keyFile),
+                                .boolean("verify_peer", \.ingress.rabbitmq.tls.verifyPeer),
+                                .boolean("verify_hostname", \.ingress.rabbitmq.tls.verifyHostname),
+                            ]),
                     ]),
             ])
     }
@@ -119,6 +135,8 @@ enum ConfigSchema {
                             legacy: "RESPONSE_QUEUE_PREFIX"),
                         .choice("format", \.sinks.rabbitmq.format),
                         .duration("queue_expires", \.sinks.rabbitmq.queueExpires),
+                        .choice("delivery_mode", \.sinks.rabbitmq.deliveryMode),
+                        .duration("coalesce_window", \.sinks.rabbitmq.coalesceWindow),
                     ]),
                 .section("websocket", []),
                 .section(

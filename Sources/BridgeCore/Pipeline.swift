@@ -1,8 +1,9 @@
 import Logging
 import Synchronization
 
-/// Runs streams: gives each its uid, epoch and seq, bounds how many run at once, and sees every
-/// one end with exactly one terminal event.
+/// Runs streams: gives each its uid, epoch and seq, bounds how many run at once, remembers recent
+/// completions, ends streams that outlive their deadline, and sees every one end with exactly one
+/// terminal event.
 public final class Pipeline: Sendable {
     public struct Configuration: Sendable {
         /// Streams running at once; the next one is refused (HTTP 429) rather than queued without bound.
@@ -11,29 +12,39 @@ public final class Pipeline: Sendable {
         public var defaultModel: String
         /// Use `defaultModel` even when the request names another.
         public var forceModel: Bool
+        /// How long a finished stream is remembered (`completion(of:)`).
+        public var retention: Duration
 
-        public init(maxConcurrentStreams: Int = 1000, defaultModel: String = "gpt-4o-mini", forceModel: Bool = false) {
+        public init(
+            maxConcurrentStreams: Int = 1000, defaultModel: String = "gpt-4o-mini", forceModel: Bool = false,
+            retention: Duration = .seconds(600)
+        ) {
             self.maxConcurrentStreams = maxConcurrentStreams
             self.defaultModel = defaultModel
             self.forceModel = forceModel
+            self.retention = retention
         }
     }
 
     private struct State {
         var active: [String: StreamRun] = [:]
+        var completed: CompletedStreams
         var accepting = true
         var idleWaiters: [CheckedContinuation<Void, Never>] = []
+        var capacityObservers: [@Sendable () -> Void] = []
+        var deadlineSweeper: Task<Void, Never>?
     }
 
     public let configuration: Configuration
     private let client: any LLMClient
     private let logger: Logger
-    private let state = Mutex(State())
+    private let state: Mutex<State>
 
     public init(client: any LLMClient, configuration: Configuration = Configuration(), logger: Logger) {
         self.client = client
         self.configuration = configuration
         self.logger = logger
+        state = Mutex(State(completed: CompletedStreams(retention: configuration.retention)))
     }
 
     public var activeCount: Int { state.withLock { $0.active.count } }
@@ -45,11 +56,16 @@ public final class Pipeline: Sendable {
     }
 
     /// Starts a stream and returns it running; its events go to `sinks` from the first (`start`) on.
-    public func start(_ request: ChatRequest, sinks: [any EventSink]) throws(RequestError) -> StreamRun {
+    ///
+    /// - Parameter deadline: when given, the stream ends with `deadline_exceeded` if it is still
+    ///   running then (checked about every 250 ms).
+    public func start(
+        _ request: ChatRequest, sinks: [any EventSink], deadline: ContinuousClock.Instant? = nil
+    ) throws(RequestError) -> StreamRun {
         let uid = request.uid ?? StreamID.generate()
         let model = model(for: request)
-        let run = StreamRun(uid: uid, model: model, sinks: sinks, logger: logger) { [weak self] run in
-            self?.finished(run)
+        let run = StreamRun(uid: uid, model: model, sinks: sinks, deadline: deadline, logger: logger) { [weak self] run, terminal in
+            self?.finished(run, terminal: terminal)
         }
         try state.withLock { (state) throws(RequestError) in
             guard state.accepting else {
@@ -65,10 +81,23 @@ public final class Pipeline: Sendable {
                     code: "rate_limit_exceeded")
             }
             state.active[uid] = run
+            if deadline != nil, state.deadlineSweeper == nil {
+                state.deadlineSweeper = Task { [weak self] in await self?.sweepDeadlines() }
+            }
         }
         logger.debug("stream started", metadata: ["stream.id": "\(uid)", "stream.model": "\(model)"])
         run.begin(client: client, request: UpstreamRequest(body: request.body, model: model, uid: uid))
         return run
+    }
+
+    /// The running stream with this uid.
+    public func run(uid: String) -> StreamRun? {
+        state.withLock { $0.active[uid] }
+    }
+
+    /// How the stream with this uid ended, if it ended within `configuration.retention`.
+    public func completion(of uid: String) -> StreamCompletion? {
+        state.withLock { $0.completed.lookup(uid) }
     }
 
     /// Cancels a running stream; false when no stream with that uid is running.
@@ -79,6 +108,14 @@ public final class Pipeline: Sendable {
         return true
     }
 
+    /// Calls `observer` (on whichever thread ends a stream) each time a stream ends and frees a slot:
+    /// how an ingress that holds work back while the pipeline is full knows to try again.
+    public func observeCapacity(_ observer: @escaping @Sendable () -> Void) {
+        state.withLock { $0.capacityObservers.append(observer) }
+    }
+
+    // MARK: - Shutdown
+
     /// Refuses new streams from now on (HTTP 503), letting running ones go on.
     public func stopAccepting() {
         state.withLock { $0.accepting = false }
@@ -86,6 +123,12 @@ public final class Pipeline: Sendable {
 
     /// Waits up to `grace` for running streams to end, then ends the rest with a `shutdown` error.
     public func drain(grace: Duration) async {
+        await waitUntilIdle(grace: grace)
+        failRemaining(StreamFailure(code: .shutdown, message: "The bridge shut down before the answer was complete."))
+    }
+
+    /// Refuses new streams and waits up to `grace` for the running ones to end.
+    public func waitUntilIdle(grace: Duration) async {
         stopAccepting()
         // The waiter is released by the last stream to finish or by this timer, whichever is first.
         let timer = Task {
@@ -94,13 +137,15 @@ public final class Pipeline: Sendable {
         }
         await waitUntilIdle()
         timer.cancel()
+    }
+
+    /// Ends every stream still running with `failure`.
+    public func failRemaining(_ failure: StreamFailure) {
         let remaining = state.withLock { Array($0.active.values) }
         if !remaining.isEmpty {
             logger.warning("grace period over, ending streams", metadata: ["streams": "\(remaining.count)"])
         }
-        for run in remaining {
-            run.fail(StreamFailure(code: .shutdown, message: "The bridge shut down before the answer was complete."))
-        }
+        for run in remaining { run.fail(failure) }
     }
 
     private func releaseIdleWaiters() {
@@ -122,11 +167,40 @@ public final class Pipeline: Sendable {
         }
     }
 
-    private func finished(_ run: StreamRun) {
-        let idle = state.withLock { state -> Bool in
-            if state.active[run.uid] === run { state.active[run.uid] = nil }
-            return state.active.isEmpty
+    // MARK: - Bookkeeping
+
+    private func finished(_ run: StreamRun, terminal: StreamEvent) {
+        let (idle, observers) = state.withLock { state -> (Bool, [@Sendable () -> Void]) in
+            guard state.active[run.uid] === run else { return (false, []) }
+            state.active[run.uid] = nil
+            // A requeued run is not an answer: its prompt comes back to be answered again.
+            if case .error(let failure) = terminal.kind, failure.code == .requeued {} else {
+                state.completed.record(uid: run.uid, StreamCompletion(epoch: run.epoch, terminalType: terminal.type, at: .now))
+            }
+            return (state.active.isEmpty, state.capacityObservers)
         }
         if idle { releaseIdleWaiters() }
+        for observer in observers { observer() }
+    }
+
+    /// Ends streams past their deadline, while any stream has one.
+    private func sweepDeadlines() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(250))
+            let now = ContinuousClock.now
+            let (expired, anyLeft) = state.withLock { state -> ([StreamRun], Bool) in
+                let withDeadline = state.active.values.filter { $0.deadline != nil }
+                if withDeadline.isEmpty { state.deadlineSweeper = nil }
+                return (withDeadline.filter { $0.deadline.map { $0 <= now } ?? false }, !withDeadline.isEmpty)
+            }
+            for run in expired {
+                logger.warning("stream ran past its deadline", metadata: ["stream.id": "\(run.uid)"])
+                run.fail(
+                    StreamFailure(
+                        code: .deadlineExceeded,
+                        message: "The answer took longer than its ingress allows (see ingress.rabbitmq.consumer_timeout)."))
+            }
+            if !anyLeft { return }
+        }
     }
 }

@@ -18,6 +18,14 @@ public struct StreamFailure: Error, Sendable, Equatable, CustomStringConvertible
         /// The bridge is stopping and the grace period ran out.
         public static let shutdown = Code(rawValue: "shutdown")
         public static let internalError = Code(rawValue: "internal_error")
+        /// The prompt itself was unusable (a queue message that is not a chat request).
+        public static let invalidRequest = Code(rawValue: "invalid_request")
+        /// The stream ran past the time its ingress allows: a queue prompt must be acknowledged
+        /// before the broker's consumer timeout takes it back.
+        public static let deadlineExceeded = Code(rawValue: "deadline_exceeded")
+        /// The prompt went back to its queue (the broker connection was lost, or the bridge shut
+        /// down first); it will be answered again, under a new epoch.
+        public static let requeued = Code(rawValue: "requeued")
     }
 
     public var code: Code

@@ -7,6 +7,8 @@ public final class StreamRun: LLMReceiver, Sendable {
     public let uid: String
     public let epoch: String
     public let model: String
+    /// When set, the pipeline ends the stream with `deadline_exceeded` at this instant.
+    public let deadline: ContinuousClock.Instant?
 
     private struct State {
         var nextSeq = 1
@@ -19,13 +21,17 @@ public final class StreamRun: LLMReceiver, Sendable {
 
     private let sinks: [any EventSink]
     private let logger: Logger
-    private let onFinish: @Sendable (StreamRun) -> Void
+    private let onFinish: @Sendable (StreamRun, StreamEvent) -> Void
     private let state = Mutex(State())
 
-    init(uid: String, model: String, sinks: [any EventSink], logger: Logger, onFinish: @escaping @Sendable (StreamRun) -> Void) {
+    init(
+        uid: String, model: String, sinks: [any EventSink], deadline: ContinuousClock.Instant? = nil, logger: Logger,
+        onFinish: @escaping @Sendable (StreamRun, StreamEvent) -> Void
+    ) {
         self.uid = uid
         self.epoch = StreamID.generateEpoch()
         self.model = model
+        self.deadline = deadline
         self.sinks = sinks
         self.logger = logger
         self.onFinish = onFinish
@@ -80,17 +86,17 @@ public final class StreamRun: LLMReceiver, Sendable {
     // MARK: - Internals
 
     private func finish(with kind: StreamEvent.Kind, cancelCall: Bool) {
-        let (emitted, call) = state.withLock { state -> (Bool, (any LLMCall)?) in
-            guard !state.finished else { return (false, nil) }
+        let (terminal, call) = state.withLock { state -> (StreamEvent?, (any LLMCall)?) in
+            guard !state.finished else { return (nil, nil) }
             state.cancelRequested = cancelCall
-            deliver(kind, state: &state)
+            let event = deliver(kind, state: &state)
             state.finished = true
             let call = state.call
             state.call = nil
-            return (true, cancelCall ? call : nil)
+            return (event, cancelCall ? call : nil)
         }
         call?.cancel()
-        if emitted { onFinish(self) }
+        if let terminal { onFinish(self, terminal) }
     }
 
     private func emit(_ kind: StreamEvent.Kind) {
@@ -101,9 +107,11 @@ public final class StreamRun: LLMReceiver, Sendable {
     }
 
     /// Called with the lock held so every sink sees events in seq order, whatever thread sent them.
-    private func deliver(_ kind: StreamEvent.Kind, state: inout State) {
+    @discardableResult
+    private func deliver(_ kind: StreamEvent.Kind, state: inout State) -> StreamEvent {
         let event = StreamEvent(uid: uid, seq: state.nextSeq, kind: kind)
         state.nextSeq += 1
         for sink in sinks { sink.deliver(event) }
+        return event
     }
 }

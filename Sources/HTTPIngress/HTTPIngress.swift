@@ -12,12 +12,18 @@ public final class HTTPIngress: HTTPHandler {
     let client: any LLMClient
     let logger: Logger
     let health: HealthCheck
+    /// Reported by `/health` beside the model server; any of them down makes it answer 503.
+    let dependencies: [any DependencyHealth]
     private let cors: CORSPolicy
 
-    public init(configuration: HTTPIngressConfiguration, pipeline: Pipeline, client: any LLMClient, logger: Logger) {
+    public init(
+        configuration: HTTPIngressConfiguration, pipeline: Pipeline, client: any LLMClient,
+        dependencies: [any DependencyHealth] = [], logger: Logger
+    ) {
         self.configuration = configuration
         self.pipeline = pipeline
         self.client = client
+        self.dependencies = dependencies
         self.logger = logger
         self.health = HealthCheck(client: client)
         self.cors = CORSPolicy(allowedOrigins: configuration.allowedOrigins)

@@ -2,16 +2,20 @@ import BridgeCore
 import WebServer
 
 extension HTTPIngress {
-    /// `GET /health`: readiness of each dependency; 503 while the model server is unreachable.
+    /// `GET /health`: readiness of each dependency; 503 while the model server (or another
+    /// dependency, such as the broker) is unreachable.
     func reportHealth(_ context: RouteContext) {
         let health = self.health
         let pipeline = self.pipeline
+        let dependencies = self.dependencies
         Task {
             let report = await health.report()
+            let others = dependencies.map { ($0.healthName, $0.healthStatus()) }
+            let allUp = report.problem == nil && others.allSatisfy { $0.1.isUp }
             var writer = JSONWriter()
             writer.beginObject()
             writer.key("status")
-            writer.string(report.problem == nil ? "ok" : "degraded")
+            writer.string(allUp ? "ok" : "degraded")
             writer.key("checks")
             writer.beginObject()
             writer.key("llm")
@@ -36,9 +40,20 @@ extension HTTPIngress {
             writer.key("max_concurrent_streams")
             writer.int(pipeline.configuration.maxConcurrentStreams)
             writer.endObject()
+            for (name, status) in others {
+                writer.key(name)
+                writer.beginObject()
+                writer.key("status")
+                writer.string(status.isUp ? "up" : "down")
+                for (key, value) in status.details {
+                    writer.key(key)
+                    writer.value(value)
+                }
+                writer.endObject()
+            }
             writer.endObject()
             writer.endObject()
-            context.respondJSON(status: report.problem == nil ? 200 : 503, writer.bytes)
+            context.respondJSON(status: allUp ? 200 : 503, writer.bytes)
         }
     }
 

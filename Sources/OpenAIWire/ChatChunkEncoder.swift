@@ -105,6 +105,24 @@ public struct ChatChunkEncoder: Sendable {
         }
     }
 
+    /// The last chunk of a stream with `usage` on it, for transports that carry one message per
+    /// event (a response queue) and so have no room for OpenAI's separate usage-only chunk.
+    public func finishChunk(finishReason: String, usage: Usage?) -> [UInt8] {
+        var writer = JSONWriter(capacity: 256 + model.utf8.count)
+        writeOpening(to: &writer)
+        writer.endObject()
+        writer.key("finish_reason")
+        writer.string(finishReason)
+        writer.endObject()
+        writer.endArray()
+        if let usage {
+            writer.key("usage")
+            usage.write(to: &writer)
+        }
+        writer.endObject()
+        return writer.bytes
+    }
+
     // MARK: - Chunks
 
     private func chunk(finishReason: String? = nil, delta: (inout JSONWriter) -> Void) -> [UInt8] {

@@ -12,7 +12,34 @@ struct BenchCommand: AsyncParsableCommand {
             measured over --duration (or until the last of --rounds ends). Run it against the bridge
             and against `tokenbridge mock-llm` directly to see what the bridge costs. The exit status
             is 1 when any stream failed or lost tokens.
+
+            With --ingress amqp it publishes prompts to the bridge's queue (--amqp-url, --queue) and
+            reads the answers as a queue consumer; --amqp-mode broker-ceiling and queue-ceiling measure what the
+            broker alone carries for answer-shaped messages, for the ratio.
             """)
+
+    enum Ingress: String, ExpressibleByArgument {
+        case http
+        case amqp
+    }
+
+    @Option(name: .long, help: "http (SSE streams) or amqp (prompts through RabbitMQ).")
+    var ingress = Ingress.http
+
+    @Option(name: .long, help: "Broker URL for --ingress amqp.")
+    var amqpURL = "amqp://guest:guest@127.0.0.1:5672/"
+
+    @Option(name: .long, help: "The bridge's prompt queue, for --ingress amqp.")
+    var queue = "chat_incoming"
+
+    @Option(name: .long, help: "response-queues (chatgpt-queue's response_<uid>), reply-to, broker-ceiling or queue-ceiling.")
+    var amqpMode = "response-queues"
+
+    @Flag(name: .long, help: "Broker ceiling with transient messages (the bridge's default is persistent).")
+    var transient = false
+
+    @Option(name: .long, help: "Connections the AMQP bench reads answers on.")
+    var amqpConnections = 4
 
     @Option(name: .long, help: "Base URL of the OpenAI-compatible server, including /v1.")
     var url = "http://127.0.0.1:8080/v1"
@@ -58,6 +85,10 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if ingress == .amqp {
+            try await runAMQP()
+            return
+        }
         let length: BenchOptions.Length =
             if let rounds { .rounds(rounds) } else {
                 .duration(try Self.parseDuration(duration ?? "10s", option: "--duration"))
@@ -70,6 +101,19 @@ struct BenchCommand: AsyncParsableCommand {
         let report = try await Bench.run(options)
         print(json ? report.json : report.text, terminator: "")
         // A run that lost or broke streams must fail a script that checks the exit status.
+        if !report.isClean { throw ExitCode(1) }
+    }
+
+    private func runAMQP() async throws {
+        guard let mode = AMQPBenchOptions.Mode(rawValue: amqpMode) else {
+            throw ValidationError("--amqp-mode must be response-queues, reply-to, broker-ceiling or queue-ceiling, not '\(amqpMode)'")
+        }
+        let options = AMQPBenchOptions(
+            url: amqpURL, mode: mode, queue: queue, streams: streams, tokens: tokens,
+            duration: try Self.parseDuration(duration ?? "10s", option: "--duration"), pid: pid, persistent: !transient,
+            connections: amqpConnections, showsProgress: !quiet)
+        let report = try await AMQPBench.run(options)
+        print(json ? report.json : report.text, terminator: "")
         if !report.isClean { throw ExitCode(1) }
     }
 

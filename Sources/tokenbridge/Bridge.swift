@@ -1,9 +1,11 @@
+import AMQP
 import BridgeConfig
 import BridgeCore
 import Curl
 import HTTPIngress
 import Logging
 import OpenAIUpstream
+import RabbitMQBridge
 import SimulatedModel
 import WebServer
 
@@ -15,6 +17,7 @@ struct Bridge {
     let client: any LLMClient
     let pipeline: Pipeline
     let server: WebServer
+    let queueIngress: RabbitMQIngress?
 
     init(configuration: BridgeConfiguration) throws {
         ShutdownSignal.prepareProcess()
@@ -43,14 +46,15 @@ struct Bridge {
             client: client,
             configuration: .init(
                 maxConcurrentStreams: configuration.pipeline.maxConcurrentStreams, defaultModel: llm.model,
-                forceModel: llm.forceModel),
+                forceModel: llm.forceModel, retention: configuration.pipeline.retention),
             logger: logger)
+        queueIngress = try Self.makeQueueIngress(configuration, pipeline: pipeline, logger: logger)
         let serverSettings = configuration.server
         let ingress = HTTPIngress(
             configuration: HTTPIngressConfiguration(
                 apiKeys: serverSettings.apiKeys, allowedOrigins: serverSettings.allowedOrigins,
                 sseKeepalive: serverSettings.sseKeepalive),
-            pipeline: pipeline, client: client, logger: logger)
+            pipeline: pipeline, client: client, dependencies: queueIngress.map { [$0] } ?? [], logger: logger)
         server = WebServer(
             configuration: WebServerConfiguration(
                 host: serverSettings.host, port: serverSettings.port, webRoot: serverSettings.webRoot,
@@ -63,6 +67,7 @@ struct Bridge {
     /// terminal event within the grace period, queued responses flush, the server closes last.
     func runUntilSignalled() async throws {
         try server.start()
+        try queueIngress?.start()
         logger.info(
             "tokenbridge ready",
             metadata: [
@@ -71,10 +76,48 @@ struct Bridge {
             ])
         let signal = await ShutdownSignal.wait()
         logger.info("stopping", metadata: ["signal": "\(signal)", "streams": "\(pipeline.activeCount)"])
-        await pipeline.drain(grace: configuration.pipeline.shutdownGrace)
+        // Ingresses first: no new prompts from the queue or over HTTP.
+        queueIngress?.stopConsuming()
+        let graceEnds = ContinuousClock.now + configuration.pipeline.shutdownGrace
+        await pipeline.waitUntilIdle(grace: configuration.pipeline.shutdownGrace)
+        // A queue prompt whose stream ended is acked once the broker confirms the answer's last
+        // messages: give that the rest of the grace period (at least a second).
+        await queueIngress?.waitUntilSettled(timeout: max(graceEnds - .now, .seconds(1)))
+        // Queue prompts still running go back to the queue; the rest end with a `shutdown` error.
+        queueIngress?.requeueUnfinished()
+        pipeline.failRemaining(
+            StreamFailure(code: .shutdown, message: "The bridge shut down before the answer was complete."))
+        queueIngress?.shutdown(timeout: .seconds(5))
         server.stop(flushTimeout: .seconds(2))
         curl?.shutdown()
         logger.info("stopped")
+    }
+
+    /// The RabbitMQ ingress when `ingress.rabbitmq.enabled`, with its response-queue sink.
+    private static func makeQueueIngress(
+        _ configuration: BridgeConfiguration, pipeline: Pipeline, logger: Logger
+    ) throws -> RabbitMQIngress? {
+        let settings = configuration.ingress.rabbitmq
+        guard settings.enabled else { return nil }
+        let sink = configuration.sinks.rabbitmq
+        let tls = settings.tls
+        let connection = AMQPConnectionConfiguration(
+            url: try AMQPURL(parsing: settings.url),
+            tls: AMQPTLSConfiguration(
+                caFile: tls.caFile, certFile: tls.certFile, keyFile: tls.keyFile, verifyPeer: tls.verifyPeer,
+                verifyHostname: tls.verifyHostname),
+            heartbeat: settings.heartbeat, connectTimeout: settings.connectTimeout,
+            reconnectBackoff: settings.reconnectBackoff, reconnectBackoffMax: settings.reconnectBackoffMax,
+            connectionName: "tokenbridge \(settings.queue)")
+        let ingress = RabbitMQIngressConfiguration(
+            queue: settings.queue,
+            prefetch: settings.prefetch > 0 ? settings.prefetch : configuration.pipeline.maxConcurrentStreams,
+            maxMessageBytes: settings.maxMessageBytes, consumerTimeout: settings.consumerTimeout,
+            controlExchange: settings.controlExchange, responseQueuePrefix: sink.responseQueuePrefix,
+            format: RabbitMQIngressConfiguration.Format(rawValue: sink.format.rawValue) ?? .json,
+            queueExpires: sink.queueExpires, deliveryMode: sink.deliveryMode == .transient ? .transient : .persistent,
+            coalesceWindow: sink.coalesceWindow)
+        return try RabbitMQIngress(configuration: ingress, connection: connection, pipeline: pipeline, logger: logger)
     }
 }
 

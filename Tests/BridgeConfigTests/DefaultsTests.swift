@@ -27,6 +27,11 @@ import Testing
         #expect(!config.ingress.rabbitmq.enabled)
         #expect(config.ingress.rabbitmq.url == "amqp://guest:guest@localhost:5672/")
         #expect(config.ingress.rabbitmq.queue == "chat_incoming")
+        #expect(config.ingress.rabbitmq.consumerTimeout == .seconds(1800))
+        #expect(config.ingress.rabbitmq.controlExchange == "tokenbridge.control")
+        #expect(config.ingress.rabbitmq.tls.verifyPeer)
+        #expect(config.sinks.rabbitmq.deliveryMode == .persistent)
+        #expect(config.sinks.rabbitmq.coalesceWindow == .zero)
         #expect(config.sinks.default == [.websocket])
         #expect(config.sinks.allowed == [.websocket, .rabbitmq, .centrifugo])
         #expect(config.sinks.rabbitmq.responseQueuePrefix == "response_")
@@ -65,7 +70,7 @@ import Testing
 
     @Test func keyTableHasUniqueKeysAndVariables() {
         let keys = BridgeConfiguration.keys
-        #expect(keys.count == 52)
+        #expect(keys.count == 66)
         #expect(Set(keys.map(\.key)).count == keys.count)
         #expect(Set(keys.map(\.environmentVariable)).count == keys.count)
         let port = keys.first { $0.key == "server.port" }

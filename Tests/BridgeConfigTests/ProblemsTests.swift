@@ -125,6 +125,32 @@ import Testing
         #expect(simulated.problems.isEmpty)
     }
 
+    @Test func brokerNamesAndTimingsAreChecked() {
+        let long = String(repeating: "q", count: 252)
+        let yaml = """
+            ingress:
+              rabbitmq:
+                queue: \(long)
+                control_exchange: amq.control
+                consumer_timeout: 5s
+                heartbeat: 70000s
+                reconnect_backoff: 2s
+                reconnect_backoff_max: 1s
+                tls: {cert_file: client.pem}
+            sinks:
+              rabbitmq: {response_queue_prefix: amq.response_, coalesce_window: 1m}
+            """
+        let result = load(yaml)
+        #expect(
+            result.problemKeys == [
+                "ingress.rabbitmq.queue", "ingress.rabbitmq.control_exchange", "ingress.rabbitmq.consumer_timeout",
+                "ingress.rabbitmq.heartbeat", "ingress.rabbitmq.reconnect_backoff_max", "ingress.rabbitmq.tls.key_file",
+                "sinks.rabbitmq.response_queue_prefix", "sinks.rabbitmq.coalesce_window",
+            ])
+        #expect(result.problems[0].message == "must be at most 250 bytes (AMQP names stop at 255), got 252")
+        #expect(result.problems[5].source == .file(path: "test.yaml", line: 9, column: 11))
+    }
+
     @Test func invalidYAMLAndDuplicateKeysAreReported() {
         let broken = load("server: [unclosed\n")
         #expect(broken.problems.count == 1)

@@ -429,3 +429,47 @@ def _complete_response(data: bytes) -> bool:
 
 def chat_body(content: str = "Say something.", **extra: Any) -> dict:
     return {"model": "sim", "messages": [{"role": "user", "content": content}], **extra}
+
+
+# MARK: - RabbitMQ
+
+from broker import Broker, make_tls_files, pick_node_port, port_is_free  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory):
+    """The suite's RabbitMQ node (Debian's rabbitmq-server, private directory), with a TLS listener.
+
+    It takes the standard port 5672 when that is free, so examples written for a local broker run
+    unchanged; otherwise a free one."""
+    base = tmp_path_factory.mktemp("rabbitmq")
+    tls = make_tls_files(base / "tls")
+    port = 5672 if port_is_free(5672) and port_is_free(25672) else pick_node_port()
+    node = Broker(base / "node", port, tls_port=free_port(), cert_dir=tls.directory)
+    node.start()
+    node.tls = tls  # type: ignore[attr-defined]
+    yield node
+    node.stop()
+
+
+@pytest.fixture
+def private_broker(tmp_path: Path):
+    """A node of the test's own, for tests that stop and restart the broker."""
+    node = Broker(tmp_path / "private-rabbitmq", pick_node_port())
+    node.start()
+    yield node
+    node.stop()
+
+
+def amqp_config(broker: Broker, **rabbitmq: Any) -> dict:
+    """Bridge settings with the queue ingress on `broker`; `sinks_rabbitmq` sets sinks.rabbitmq keys."""
+    sinks = rabbitmq.pop("sinks_rabbitmq", {})
+    settings = {"enabled": True, "url": broker.url, "reconnect_backoff": "100ms", "reconnect_backoff_max": "500ms"}
+    return {"ingress": {"rabbitmq": deep_merge(settings, rabbitmq)}, "sinks": {"rabbitmq": sinks}}
+
+
+def wait_broker_up(bridge: Bridge, timeout: float = 20.0) -> dict:
+    """Waits until the bridge's /health says the broker connection is up; returns that entry."""
+    return wait_until(
+        lambda: (lambda checks: checks if checks.get("status") == "up" else None)(bridge.health()["checks"].get("rabbitmq", {})),
+        timeout, "the bridge to connect to the broker")

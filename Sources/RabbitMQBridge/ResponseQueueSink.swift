@@ -1,0 +1,153 @@
+import AMQP
+import BridgeCore
+import Synchronization
+
+/// Publishes one stream's events to its reply queue, one message per event (or merged text deltas
+/// within `coalesceWindow`), and reports once the terminal event and everything before it was
+/// confirmed by the broker: only then may the prompt be acked.
+final class ResponseQueueSink: EventSink {
+    enum Settlement: Sendable, Equatable {
+        /// Every message, the terminal one included, is confirmed.
+        case delivered
+        /// Something could not be delivered; the first reason.
+        case undeliverable(String)
+    }
+
+    let name = "rabbitmq"
+
+    private struct Output {
+        var encoder: ResponseMessageEncoder
+        /// Merged text waiting for its window to close: `(text, first seq, last seq)`.
+        var pending: (text: String, from: Int, to: Int)?
+        var flushScheduled = false
+    }
+
+    private struct Outcomes {
+        var outstanding = 0
+        var terminalSeen = false
+        var failure: String?
+        var failureReported = false
+        var settled = false
+    }
+
+    private let connection: AMQPConnection
+    private let coalesceWindow: Duration
+    private let output: Mutex<Output>
+    private let outcomes = Mutex(Outcomes())
+    /// Set once a publish failed: later events are not sent (they could only arrive with a gap).
+    private let failed = Atomic<Bool>(false)
+    /// Set when the prompt went back to the queue: nothing more is sent, nothing is reported.
+    private let silenced = Atomic<Bool>(false)
+    private let onFailure: @Sendable (String) -> Void
+    private let onSettled: @Sendable (Settlement) -> Void
+
+    /// - Parameters:
+    ///   - onFailure: the first failed publish, on the connection thread; the stream is worth stopping.
+    ///   - onSettled: once, after the terminal event, on the connection thread.
+    init(
+        connection: AMQPConnection, encoder: ResponseMessageEncoder, coalesceWindow: Duration,
+        onFailure: @escaping @Sendable (String) -> Void, onSettled: @escaping @Sendable (Settlement) -> Void
+    ) {
+        self.connection = connection
+        self.coalesceWindow = coalesceWindow
+        output = Mutex(Output(encoder: encoder))
+        self.onFailure = onFailure
+        self.onSettled = onSettled
+    }
+
+    /// Stops all publishing and reporting: the prompt is back in the queue and will be answered
+    /// again under a new epoch, so this run's remaining events must not reach the reader.
+    func silence() {
+        silenced.store(true, ordering: .releasing)
+    }
+
+    func deliver(_ event: StreamEvent) {
+        guard !silenced.load(ordering: .acquiring) else { return }
+        if failed.load(ordering: .acquiring) {
+            if event.isTerminal { noteTerminal(published: false) }
+            return
+        }
+        output.withLock { output in
+            if coalesceWindow > .zero, case .delta(let text) = event.kind {
+                if var pending = output.pending {
+                    pending.text += text
+                    pending.to = event.seq
+                    output.pending = pending
+                } else {
+                    output.pending = (text, event.seq, event.seq)
+                }
+                if !output.flushScheduled {
+                    output.flushScheduled = true
+                    connection.schedule(after: coalesceWindow) { [weak self] in self?.flushWindow() }
+                }
+                return
+            }
+            flush(&output)
+            publish(output.encoder.message(for: event), terminal: event.isTerminal)
+        }
+    }
+
+    // MARK: - Publishing
+
+    private func flushWindow() {
+        output.withLock { output in
+            output.flushScheduled = false
+            flush(&output)
+        }
+    }
+
+    private func flush(_ output: inout Output) {
+        guard let pending = output.pending else { return }
+        output.pending = nil
+        guard !silenced.load(ordering: .acquiring), !failed.load(ordering: .acquiring) else { return }
+        publish(output.encoder.mergedDelta(text: pending.text, from: pending.from, to: pending.to), terminal: false)
+    }
+
+    /// Called with the output lock held, so messages enter the connection's queue in seq order.
+    private func publish(_ message: AMQPOutgoingMessage, terminal: Bool) {
+        outcomes.withLock { outcomes in
+            outcomes.outstanding += 1
+            if terminal { outcomes.terminalSeen = true }
+        }
+        connection.publish(message) { [self] outcome in record(outcome) }
+    }
+
+    private func record(_ outcome: AMQPPublishOutcome) {
+        guard !silenced.load(ordering: .acquiring) else { return }
+        let reason: String?
+        switch outcome {
+        case .confirmed: reason = nil
+        case .returned(let text): reason = "the broker returned an answer message: \(text)"
+        case .rejected: reason = "the broker refused an answer message (nack)"
+        case .failed(let error): reason = "an answer message was not confirmed: \(error)"
+        }
+        if reason != nil { failed.store(true, ordering: .releasing) }
+        let (reportFailure, settlement) = outcomes.withLock { outcomes -> (String?, Settlement?) in
+            outcomes.outstanding -= 1
+            var report: String?
+            if let reason, outcomes.failure == nil {
+                outcomes.failure = reason
+                outcomes.failureReported = true
+                report = reason
+            }
+            return (report, settleIfDone(&outcomes))
+        }
+        if let reportFailure { onFailure(reportFailure) }
+        if let settlement { onSettled(settlement) }
+    }
+
+    /// The terminal event came after a failure: nothing was published for it.
+    private func noteTerminal(published: Bool) {
+        let settlement = outcomes.withLock { outcomes -> Settlement? in
+            outcomes.terminalSeen = true
+            return settleIfDone(&outcomes)
+        }
+        if let settlement { onSettled(settlement) }
+    }
+
+    private func settleIfDone(_ outcomes: inout Outcomes) -> Settlement? {
+        guard outcomes.terminalSeen, outcomes.outstanding == 0, !outcomes.settled else { return nil }
+        outcomes.settled = true
+        return outcomes.failure.map { .undeliverable($0) } ?? .delivered
+    }
+}

@@ -1,0 +1,99 @@
+import Synchronization
+import Testing
+
+@testable import BridgeCore
+
+@Suite("Pipeline: completions, deadlines, capacity")
+struct PipelineLifecycleTests {
+    @Test func remembersHowRecentStreamsEndedButNotRequeuedOnes() throws {
+        let model = ScriptedModel()
+        let pipeline = Pipeline(client: model, logger: testLogger)
+        let done = try pipeline.start(chat(uid: "done-1"), sinks: [])
+        model.last?.receiver.llmDidFinish(nil)
+        _ = try pipeline.start(chat(uid: "cancelled-1"), sinks: [])
+        pipeline.cancel(uid: "cancelled-1")
+        let requeued = try pipeline.start(chat(uid: "requeued-1"), sinks: [])
+        requeued.fail(StreamFailure(code: .requeued, message: "back in the queue"))
+
+        #expect(pipeline.completion(of: "done-1")?.epoch == done.epoch)
+        #expect(pipeline.completion(of: "done-1")?.terminalType == "done")
+        #expect(pipeline.completion(of: "cancelled-1")?.terminalType == "cancelled")
+        #expect(pipeline.completion(of: "requeued-1") == nil)
+        #expect(pipeline.completion(of: "never") == nil)
+    }
+
+    @Test func zeroRetentionRemembersNothing() throws {
+        let model = ScriptedModel()
+        let pipeline = Pipeline(client: model, configuration: .init(retention: .zero), logger: testLogger)
+        _ = try pipeline.start(chat(uid: "u"), sinks: [])
+        model.last?.receiver.llmDidFinish(nil)
+        #expect(pipeline.completion(of: "u") == nil)
+    }
+
+    @Test func completedStreamsExpireAndStayBounded() {
+        var completed = CompletedStreams(retention: .seconds(10), capacity: 3)
+        let start = ContinuousClock.now
+        for index in 0..<5 {
+            completed.record(uid: "u\(index)", StreamCompletion(epoch: "e", terminalType: "done", at: start + .seconds(index)))
+        }
+        #expect(completed.count == 3)
+        #expect(completed.lookup("u0", now: start + .seconds(5)) == nil)
+        #expect(completed.lookup("u4", now: start + .seconds(5)) != nil)
+        #expect(completed.lookup("u2", now: start + .seconds(12)) == nil, "ten seconds after it ended")
+        #expect(completed.lookup("u4", now: start + .seconds(12)) != nil)
+        // A uid recorded again keeps its newer completion when the older slot expires.
+        completed.record(uid: "u4", StreamCompletion(epoch: "later", terminalType: "error", at: start + .seconds(13)))
+        #expect(completed.lookup("u4", now: start + .seconds(15))?.epoch == "later")
+    }
+
+    @Test func aStreamPastItsDeadlineEndsWithDeadlineExceeded() async throws {
+        let model = ScriptedModel()
+        let pipeline = Pipeline(client: model, logger: testLogger)
+        let sink = RecordingSink()
+        _ = try pipeline.start(chat(uid: "slow"), sinks: [sink], deadline: .now + .milliseconds(100))
+        _ = try pipeline.start(chat(uid: "free"), sinks: [], deadline: nil)
+        let ended = await waitFor { sink.all.last?.isTerminal == true }
+        #expect(ended)
+        guard case .error(let failure) = sink.all.last?.kind else {
+            Issue.record("expected an error, got \(String(describing: sink.all.last))")
+            return
+        }
+        #expect(failure.code == .deadlineExceeded)
+        #expect(model.calls.withLock { $0[0].cancelled.load(ordering: .relaxed) })
+        #expect(pipeline.run(uid: "free") != nil, "a stream without a deadline runs on")
+    }
+
+    @Test func capacityObserversHearWhenASlotFrees() throws {
+        let model = ScriptedModel()
+        let pipeline = Pipeline(client: model, configuration: .init(maxConcurrentStreams: 1), logger: testLogger)
+        let freed = Atomic<Int>(0)
+        pipeline.observeCapacity { freed.add(1, ordering: .relaxed) }
+        _ = try pipeline.start(chat(uid: "a"), sinks: [])
+        #expect(throws: RequestError.self) { try pipeline.start(chat(uid: "b"), sinks: []) }
+        model.last?.receiver.llmDidFinish(nil)
+        #expect(freed.load(ordering: .relaxed) == 1)
+        _ = try pipeline.start(chat(uid: "b"), sinks: [])
+    }
+
+    @Test func drainingInTwoStepsLetsTheCallerActBetween() async throws {
+        let model = ScriptedModel()
+        let pipeline = Pipeline(client: model, logger: testLogger)
+        let sink = RecordingSink()
+        _ = try pipeline.start(chat(uid: "long"), sinks: [sink])
+        await pipeline.waitUntilIdle(grace: .milliseconds(50))
+        #expect(pipeline.activeCount == 1, "the grace period ended with the stream still running")
+        #expect(throws: RequestError.self) { try pipeline.start(chat(uid: "late"), sinks: []) }
+        pipeline.failRemaining(StreamFailure(code: .shutdown, message: "bye"))
+        #expect(pipeline.activeCount == 0)
+        #expect(sink.all.last?.type == "error")
+    }
+}
+
+/// Polls `condition` every 10 ms for up to 5 s.
+func waitFor(_ condition: () -> Bool) async -> Bool {
+    for _ in 0..<500 {
+        if condition() { return true }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    return condition()
+}
