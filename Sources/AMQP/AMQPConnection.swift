@@ -31,26 +31,34 @@ public final class AMQPConnection: Sendable {
     /// Publishes on the next chance. `onOutcome` runs later, never on the calling thread: on the
     /// connection thread, or on a task when the connection has stopped. Between sessions it fails
     /// with `.notConnected`.
+    /// When more than `maxQueuedPublishBytes` wait for the connection thread (the broker stopped
+    /// reading), it fails at once with `.backlogFull`.
     public func publish(_ message: AMQPOutgoingMessage, onOutcome: @escaping @Sendable (AMQPPublishOutcome) -> Void) {
-        if !loop.inbox.post(.publish(message, onOutcome)) {
+        switch loop.inbox.post(.publish(message, onOutcome)) {
+        case .accepted:
+            break
+        case .closed:
             Task { onOutcome(.failed(AMQPError(.shutdown, "the connection is stopped"))) }
+        case .full:
+            let limit = loop.configuration.maxQueuedPublishBytes
+            Task { onOutcome(.failed(AMQPError(.backlogFull, "over \(limit) bytes wait to be published; the broker is not keeping up"))) }
         }
     }
 
     /// Acknowledges a delivery: the broker forgets it. Dropped when its session is gone.
     public func ack(_ tag: AMQPDeliveryTag) {
-        _ = loop.inbox.post(.ack(tag))
+        loop.inbox.post(.ack(tag))
     }
 
     /// Refuses a delivery: back to the queue (`requeue`) or to the queue's dead-letter exchange, if
     /// it has one, else dropped by the broker.
     public func reject(_ tag: AMQPDeliveryTag, requeue: Bool) {
-        _ = loop.inbox.post(.reject(tag, requeue: requeue))
+        loop.inbox.post(.reject(tag, requeue: requeue))
     }
 
     /// Stops a consumer for good (also on later sessions). Deliveries already sent still arrive.
     public func cancelConsumer(tag: String) {
-        _ = loop.inbox.post(.cancelConsumer(tag))
+        loop.inbox.post(.cancelConsumer(tag))
     }
 
     /// Starts a consumer now, declaring its queue first when given; `completion` gets nil or why it
@@ -60,20 +68,20 @@ public final class AMQPConnection: Sendable {
         _ consumer: AMQPConsumer, declaring queue: AMQPQueueDeclaration? = nil,
         completion: @escaping @Sendable (AMQPError?) -> Void
     ) {
-        if !loop.inbox.post(.consume(consumer, declaring: queue, completion)) {
+        if loop.inbox.post(.consume(consumer, declaring: queue, completion)) != .accepted {
             Task { completion(AMQPError(.shutdown, "the connection is stopped")) }
         }
     }
 
     /// Deletes a queue (and its messages); a queue that does not exist is no error.
     public func deleteQueue(_ name: String) {
-        _ = loop.inbox.post(.deleteQueue(name))
+        loop.inbox.post(.deleteQueue(name))
     }
 
     /// Runs `action` on the connection thread after `delay` (timers of whoever publishes through
     /// it); on a task when the connection has stopped.
     public func schedule(after delay: Duration, _ action: @escaping @Sendable () -> Void) {
-        if !loop.inbox.post(.timer(.now + delay, action)) { Task { action() } }
+        if loop.inbox.post(.timer(.now + delay, action)) != .accepted { Task { action() } }
     }
 
     public var status: AMQPConnectionStatus { loop.status.withLock { $0 } }

@@ -11,11 +11,14 @@ public struct AMQPConnectionConfiguration: Sendable {
     public var reconnectBackoffMax: Duration
     /// Shown by the broker's management UI and `rabbitmqctl list_connections client_properties`.
     public var connectionName: String
+    /// Publishes waiting for the connection thread, in bytes; beyond it a publish fails at once.
+    public var maxQueuedPublishBytes: Int
 
     public init(
         url: AMQPURL, tls: AMQPTLSConfiguration = AMQPTLSConfiguration(), heartbeat: Duration = .seconds(30),
         connectTimeout: Duration = .seconds(10), reconnectBackoff: Duration = .milliseconds(500),
-        reconnectBackoffMax: Duration = .seconds(30), connectionName: String = "tokenbridge"
+        reconnectBackoffMax: Duration = .seconds(30), connectionName: String = "tokenbridge",
+        maxQueuedPublishBytes: Int = 64 << 20
     ) {
         self.url = url
         self.tls = tls
@@ -24,6 +27,7 @@ public struct AMQPConnectionConfiguration: Sendable {
         self.reconnectBackoff = reconnectBackoff
         self.reconnectBackoffMax = reconnectBackoffMax
         self.connectionName = connectionName
+        self.maxQueuedPublishBytes = maxQueuedPublishBytes
     }
 }
 

@@ -7,6 +7,13 @@ public protocol AMQPConnectionDelegate: AnyObject, Sendable {
     /// its unconfirmed publishes were failed. A new session follows unless the connection is stopping.
     func amqpConnection(_ connection: AMQPConnection, didCloseSession session: UInt64, error: AMQPError)
     func amqpConnection(_ connection: AMQPConnection, didReceive delivery: AMQPDelivery)
+    /// The broker stopped (true) or resumed (false) reading what this connection publishes, for a
+    /// memory or disk alarm. A session that ends is no longer blocked.
+    func amqpConnection(_ connection: AMQPConnection, didChangeBlocked blocked: Bool)
+}
+
+extension AMQPConnectionDelegate {
+    public func amqpConnection(_ connection: AMQPConnection, didChangeBlocked blocked: Bool) {}
 }
 
 /// Where a connection stands, for `/health` and logs.

@@ -23,6 +23,8 @@ public struct AMQPError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let declareFailed = Code(rawValue: "declare_failed")
         /// The connection is shutting down.
         public static let shutdown = Code(rawValue: "shutdown")
+        /// Too much waits to be published: the broker is not reading fast enough.
+        public static let backlogFull = Code(rawValue: "backlog_full")
         /// Local setup (socket, TLS files, memory) failed.
         public static let setupFailed = Code(rawValue: "setup_failed")
     }

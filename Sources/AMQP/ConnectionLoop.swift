@@ -30,7 +30,7 @@ final class ConnectionLoop: @unchecked Sendable {
         self.configuration = configuration
         self.topology = topology
         self.logger = logger
-        inbox = try ConnectionInbox()
+        inbox = try ConnectionInbox(maxPublishBytes: configuration.maxQueuedPublishBytes)
         status = Mutex(AMQPConnectionStatus(state: .connecting, since: .now))
         backoff = ReconnectBackoff(base: configuration.reconnectBackoff, maximum: configuration.reconnectBackoffMax)
     }
@@ -99,7 +99,9 @@ final class ConnectionLoop: @unchecked Sendable {
         if let error {
             logger.warning("lost the broker connection", metadata: ["amqp.session": "\(ended.id)", "error": "\(error)"])
         }
+        let wasBlocked = status.withLock { $0.blocked }
         setState(.disconnected, error: error)
+        if wasBlocked, let connection { delegate?.amqpConnection(connection, didChangeBlocked: false) }
         // The delegate hears first, so it can write off that session's work before the failed
         // publishes report in (a prompt back in the queue needs no failure handling).
         if let connection { delegate?.amqpConnection(connection, didCloseSession: ended.id, error: reason) }
@@ -149,6 +151,7 @@ final class ConnectionLoop: @unchecked Sendable {
                 case .blocked(let blocked):
                     status.withLock { $0.blocked = blocked }
                     logger.warning(blocked ? "the broker blocked publishing (resource alarm)" : "the broker unblocked publishing")
+                    if let connection { delegate?.amqpConnection(connection, didChangeBlocked: blocked) }
                 case .ended(let error):
                     return error
                 }
@@ -160,6 +163,7 @@ final class ConnectionLoop: @unchecked Sendable {
     private func apply(_ command: ConnectionCommand, on session: AMQPSession) -> AMQPError? {
         switch command {
         case .publish(let message, let callback):
+            defer { inbox.released(message) }
             return session.publish(message, callback: callback)
         case .ack(let tag):
             return tag.session == session.id ? session.ack(tag.value) : nil
@@ -184,7 +188,9 @@ final class ConnectionLoop: @unchecked Sendable {
     /// requeued those deliveries), timers still run.
     private func settleWithoutSession(_ command: ConnectionCommand, error: AMQPError) {
         switch command {
-        case .publish(_, let callback): callback(.failed(error))
+        case .publish(let message, let callback):
+            inbox.released(message)
+            callback(.failed(error))
         case .ack, .reject: break
         case .cancelConsumer(let tag): cancelledConsumers.insert(tag)
         case .consume(_, _, let callback): callback(error)

@@ -66,17 +66,21 @@ extension BridgeConfiguration.Sinks {
         /// Consecutive text deltas within this window go out as one message (`seq_from`/`seq_to`);
         /// zero sends one message per event.
         public var coalesceWindow: Duration
+        /// Answer messages waiting for the broker, in bytes: past it (the broker stopped reading, a
+        /// resource alarm) answers go back to the queue and new prompts wait, instead of filling memory.
+        public var maxPendingBytes: Int
 
         /// Defaults are the documented `sinks.rabbitmq` section.
         public init(
             responseQueuePrefix: String = "response_", format: Format = .json, queueExpires: Duration = .seconds(600),
-            deliveryMode: DeliveryMode = .persistent, coalesceWindow: Duration = .zero
+            deliveryMode: DeliveryMode = .persistent, coalesceWindow: Duration = .zero, maxPendingBytes: Int = 64 << 20
         ) {
             self.responseQueuePrefix = responseQueuePrefix
             self.format = format
             self.queueExpires = queueExpires
             self.deliveryMode = deliveryMode
             self.coalesceWindow = coalesceWindow
+            self.maxPendingBytes = maxPendingBytes
         }
     }
 

@@ -46,7 +46,7 @@ extension BridgeConfiguration {
         checker.require(
             llm.retryBackoffMax >= llm.retryBackoff, "llm.retry_backoff_max",
             "must be at least llm.retry_backoff (\(ConfigDuration.format(llm.retryBackoff)))")
-        checker.require(llm.simulated.tokens, in: 1...1_000_000, "llm.simulated.tokens")
+        checker.require(llm.simulated.tokens, in: 1...100_000, "llm.simulated.tokens")
         checker.require(llm.simulated.rate >= 0, "llm.simulated.rate", "must be 0 (as fast as possible) or more")
     }
 
@@ -99,6 +99,7 @@ extension BridgeConfiguration {
         checker.require(
             sinks.rabbitmq.coalesceWindow >= .zero && sinks.rabbitmq.coalesceWindow <= .seconds(10),
             "sinks.rabbitmq.coalesce_window", "must be 0s (off) to 10s")
+        checker.require(sinks.rabbitmq.maxPendingBytes, in: (64 << 10)...(4 << 30), "sinks.rabbitmq.max_pending_bytes")
         let centrifugo = sinks.centrifugo
         checker.requireURL(centrifugo.apiURL, schemes: ["http", "https"], "sinks.centrifugo.api_url")
         if sinks.default.contains(.centrifugo) {

@@ -137,6 +137,7 @@ enum ConfigSchema {
                         .duration("queue_expires", \.sinks.rabbitmq.queueExpires),
                         .choice("delivery_mode", \.sinks.rabbitmq.deliveryMode),
                         .duration("coalesce_window", \.sinks.rabbitmq.coalesceWindow),
+                        .bytes("max_pending_bytes", \.sinks.rabbitmq.maxPendingBytes),
                     ]),
                 .section("websocket", []),
                 .section(

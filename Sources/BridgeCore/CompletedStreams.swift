@@ -16,8 +16,8 @@ public struct StreamCompletion: Sendable, Equatable {
 /// complete (an ack lost with the connection) is recognised instead of generated again.
 ///
 /// Bounded twice: entries leave after `retention`, and beyond `capacity` the oldest leave first.
-struct CompletedStreams {
-    typealias Completion = StreamCompletion
+public struct CompletedStreams: Sendable {
+    public typealias Completion = StreamCompletion
 
     let retention: Duration
     let capacity: Int
@@ -26,14 +26,14 @@ struct CompletedStreams {
     private var order: [(uid: String, at: ContinuousClock.Instant)] = []
     private var oldest = 0
 
-    init(retention: Duration, capacity: Int = 100_000) {
+    public init(retention: Duration, capacity: Int = 100_000) {
         self.retention = retention
         self.capacity = max(1, capacity)
     }
 
-    var count: Int { byUID.count }
+    public var count: Int { byUID.count }
 
-    mutating func record(uid: String, _ completion: Completion) {
+    public mutating func record(uid: String, _ completion: Completion) {
         guard retention > .zero else { return }
         prune(now: completion.at)
         byUID[uid] = completion
@@ -41,7 +41,7 @@ struct CompletedStreams {
         while byUID.count > capacity { dropOldest() }
     }
 
-    mutating func lookup(_ uid: String, now: ContinuousClock.Instant = .now) -> Completion? {
+    public mutating func lookup(_ uid: String, now: ContinuousClock.Instant = .now) -> Completion? {
         prune(now: now)
         return byUID[uid]
     }

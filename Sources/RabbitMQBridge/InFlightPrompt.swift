@@ -15,3 +15,24 @@ struct WaitingPrompt: Sendable {
     let delivery: AMQPDelivery
     let prompt: PromptMessage
 }
+
+/// How long new prompts wait after the broker fell behind: doubling from 1 s to 30 s each time it
+/// falls behind again after a hold ended, back to 1 s once an answer gets through. Failures during
+/// a hold (the other streams of the same burst) do not lengthen it.
+struct HoldBackoff: Sendable {
+    private var next: Duration = .seconds(1)
+    private var until: ContinuousClock.Instant?
+
+    /// The end of the hold that starts (or is already running) at `now`.
+    mutating func hold(now: ContinuousClock.Instant = .now) -> ContinuousClock.Instant {
+        if let until, now < until { return until }
+        let end = now + next
+        until = end
+        next = min(next * 2, .seconds(30))
+        return end
+    }
+
+    mutating func reset() {
+        next = .seconds(1)
+    }
+}

@@ -21,6 +21,17 @@ public final class RabbitMQIngress: AMQPConnectionDelegate, DependencyHealth {
         }
         var waiting: [WaitingPrompt] = []
         var consuming = true
+        /// New prompts wait while the broker blocks publishing, or until this instant after the
+        /// broker fell behind: starting them would only fill memory with answers it cannot take.
+        var brokerBlocked = false
+        var holdUntil: ContinuousClock.Instant?
+        var holdBackoff = HoldBackoff()
+        /// After a hold, one prompt goes first; the rest follow once its answer got through.
+        var probing = false
+        var probe: String?
+        /// Prompts whose whole answer the broker confirmed: a redelivery of one of these (its ack
+        /// was lost with a connection) is acked without generating it again.
+        var answered: CompletedStreams
         var settlementWaiters: [CheckedContinuation<Void, Never>] = []
 
         mutating func releaseSettlementWaiters() {
@@ -36,7 +47,7 @@ public final class RabbitMQIngress: AMQPConnectionDelegate, DependencyHealth {
     let decoder: PromptDecoder
     /// This process's private queue on the control exchange.
     let controlQueue: String
-    let state = Mutex(State())
+    let state: Mutex<State>
 
     public init(
         configuration: RabbitMQIngressConfiguration, connection connectionConfiguration: AMQPConnectionConfiguration,
@@ -45,6 +56,7 @@ public final class RabbitMQIngress: AMQPConnectionDelegate, DependencyHealth {
         self.configuration = configuration
         self.pipeline = pipeline
         self.logger = logger
+        state = Mutex(State(answered: CompletedStreams(retention: pipeline.configuration.retention)))
         decoder = PromptDecoder(
             maxMessageBytes: configuration.maxMessageBytes, responseQueuePrefix: configuration.responseQueuePrefix)
         controlQueue = "\(configuration.controlExchange).\(Self.hostName()).\(getpid()).\(StreamID.generateEpoch())"
@@ -167,6 +179,22 @@ public final class RabbitMQIngress: AMQPConnectionDelegate, DependencyHealth {
             prompt.run?.fail(
                 StreamFailure(
                     code: .requeued, message: "The broker connection was lost; the prompt went back to the queue."))
+        }
+    }
+
+    public func amqpConnection(_ connection: AMQPConnection, didChangeBlocked blocked: Bool) {
+        state.withLock { state in
+            state.brokerBlocked = blocked
+            if !blocked {
+                // It reads again: whatever hold its falling behind set is moot.
+                state.holdUntil = nil
+                state.holdBackoff.reset()
+            }
+        }
+        if blocked {
+            logger.warning("the broker blocked publishing: new prompts wait until it resumes")
+        } else {
+            startWaiting()
         }
     }
 

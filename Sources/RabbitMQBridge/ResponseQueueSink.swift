@@ -6,6 +6,13 @@ import Synchronization
 /// within `coalesceWindow`), and reports once the terminal event and everything before it was
 /// confirmed by the broker: only then may the prompt be acked.
 final class ResponseQueueSink: EventSink {
+    /// The first publish that failed, and whether trying the whole answer again later may work.
+    struct Failure: Sendable, Equatable {
+        var reason: String
+        /// The broker is behind (too much waits to be published), not refusing this answer.
+        var retryable: Bool
+    }
+
     enum Settlement: Sendable, Equatable {
         /// Every message, the terminal one included, is confirmed.
         case delivered
@@ -26,7 +33,6 @@ final class ResponseQueueSink: EventSink {
         var outstanding = 0
         var terminalSeen = false
         var failure: String?
-        var failureReported = false
         var settled = false
     }
 
@@ -38,15 +44,16 @@ final class ResponseQueueSink: EventSink {
     private let failed = Atomic<Bool>(false)
     /// Set when the prompt went back to the queue: nothing more is sent, nothing is reported.
     private let silenced = Atomic<Bool>(false)
-    private let onFailure: @Sendable (String) -> Void
+    private let onFailure: @Sendable (Failure) -> Void
     private let onSettled: @Sendable (Settlement) -> Void
 
     /// - Parameters:
-    ///   - onFailure: the first failed publish, on the connection thread; the stream is worth stopping.
-    ///   - onSettled: once, after the terminal event, on the connection thread.
+    ///   - onFailure: the first failed publish, on the connection thread or a task; the stream is
+    ///     worth stopping.
+    ///   - onSettled: once, after the terminal event, on the connection thread or a task.
     init(
         connection: AMQPConnection, encoder: ResponseMessageEncoder, coalesceWindow: Duration,
-        onFailure: @escaping @Sendable (String) -> Void, onSettled: @escaping @Sendable (Settlement) -> Void
+        onFailure: @escaping @Sendable (Failure) -> Void, onSettled: @escaping @Sendable (Settlement) -> Void
     ) {
         self.connection = connection
         self.coalesceWindow = coalesceWindow
@@ -114,21 +121,21 @@ final class ResponseQueueSink: EventSink {
 
     private func record(_ outcome: AMQPPublishOutcome) {
         guard !silenced.load(ordering: .acquiring) else { return }
-        let reason: String?
+        let failure: Failure?
         switch outcome {
-        case .confirmed: reason = nil
-        case .returned(let text): reason = "the broker returned an answer message: \(text)"
-        case .rejected: reason = "the broker refused an answer message (nack)"
-        case .failed(let error): reason = "an answer message was not confirmed: \(error)"
+        case .confirmed: failure = nil
+        case .returned(let text): failure = Failure(reason: "the broker returned an answer message: \(text)", retryable: false)
+        case .rejected: failure = Failure(reason: "the broker refused an answer message (nack)", retryable: false)
+        case .failed(let error):
+            failure = Failure(reason: "an answer message was not confirmed: \(error)", retryable: error.code == .backlogFull)
         }
-        if reason != nil { failed.store(true, ordering: .releasing) }
-        let (reportFailure, settlement) = outcomes.withLock { outcomes -> (String?, Settlement?) in
+        if failure != nil { failed.store(true, ordering: .releasing) }
+        let (reportFailure, settlement) = outcomes.withLock { outcomes -> (Failure?, Settlement?) in
             outcomes.outstanding -= 1
-            var report: String?
-            if let reason, outcomes.failure == nil {
-                outcomes.failure = reason
-                outcomes.failureReported = true
-                report = reason
+            var report: Failure?
+            if let failure, outcomes.failure == nil {
+                outcomes.failure = failure.reason
+                report = failure
             }
             return (report, settleIfDone(&outcomes))
         }

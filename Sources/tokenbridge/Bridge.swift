@@ -108,7 +108,7 @@ struct Bridge {
                 verifyHostname: tls.verifyHostname),
             heartbeat: settings.heartbeat, connectTimeout: settings.connectTimeout,
             reconnectBackoff: settings.reconnectBackoff, reconnectBackoffMax: settings.reconnectBackoffMax,
-            connectionName: "tokenbridge \(settings.queue)")
+            connectionName: "tokenbridge \(settings.queue)", maxQueuedPublishBytes: sink.maxPendingBytes)
         let ingress = RabbitMQIngressConfiguration(
             queue: settings.queue,
             prefetch: settings.prefetch > 0 ? settings.prefetch : configuration.pipeline.maxConcurrentStreams,

@@ -227,3 +227,50 @@ def test_sigterm_lets_a_stream_that_fits_the_grace_period_finish(broker: Broker,
     assert reader.finished.wait(10)
     assert assert_complete_run(reader.got)
     assert broker.queue_counts(queue) == (0, 0), "acked before the bridge exited"
+
+
+@pytest.mark.timeout(150)
+def test_a_broker_resource_alarm_bounds_memory_and_every_answer_completes_after_it(private_broker: Broker, start_bridge):
+    """The broker stops reading publishers (a memory alarm): the bridge says so in /health, keeps at
+    most sinks.rabbitmq.max_pending_bytes of answers waiting, gives back the prompts whose answers
+    did not fit and holds new ones; once the alarm clears, every prompt is answered in full."""
+    queue = queue_name("alarm")
+    bridge = start_bridge({
+        **amqp_config(private_broker, queue=queue, sinks_rabbitmq={"max_pending_bytes": "4MiB"}),
+        **slow_model(3000, 0),
+    })
+    wait_broker_up(bridge)
+    uids = [unique_uid(f"alarm{i}") for i in range(4)]
+    # The prompts wait in the queue while no bridge consumes it; then the alarm goes on (publishers,
+    # this client included, are blocked) and the bridge starts taking them.
+    bridge.proc.signal(signal.SIGSTOP)
+    connection = private_broker.connect()
+    for uid in uids:
+        publish(connection, {"uid": uid, "messages": MESSAGES}, queue=queue)
+    connection.close()
+    private_broker.ctl("set_vm_memory_high_watermark", "0.000001")
+    bridge.proc.signal(signal.SIGCONT)
+    bridge.proc.expect_exit = False
+    try:
+        wait_until(lambda: "the broker is not keeping up" in bridge.proc.output(), 20, "the backlog bound to be reached")
+        health = bridge.health()["checks"]["rabbitmq"]
+        assert health["prompts_running"] + health["prompts_waiting"] <= len(uids)
+        rss = int(next(line.split()[1] for line in open(f"/proc/{bridge.proc.pid}/status") if line.startswith("VmRSS")))
+        assert rss < 200_000, f"{rss} kB resident while the broker reads nothing"
+    finally:
+        private_broker.ctl("set_vm_memory_high_watermark", "0.4")
+    for uid in uids:
+        stream = read_stream_of_last_run(private_broker, f"response_{uid}", timeout=90)
+        assert assert_complete_run(stream)
+    wait_until(lambda: private_broker.queue_counts(queue) == (0, 0), 30, "every prompt to be acked")
+    assert private_broker.queue_counts(f"{queue}.dead") == (0, 0)
+
+
+def read_stream_of_last_run(broker: Broker, queue: str, timeout: float = 60.0) -> list[Message]:
+    """Reads until a `done` event, returning the run it belongs to (earlier runs are dropped)."""
+    got: list[Message] = []
+    for message in messages(broker, queue, timeout):
+        got.append(message)
+        if message.type == "done":
+            return last_run(got)
+    raise AssertionError(f"no done on {queue!r}; types {[m.type for m in got][-5:]}")
