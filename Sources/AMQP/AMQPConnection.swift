@@ -1,3 +1,4 @@
+import Dispatch
 import Logging
 import Synchronization
 
@@ -10,6 +11,8 @@ import Synchronization
 public final class AMQPConnection: Sendable {
     private let loop: ConnectionLoop
     private let thread = Mutex<ConnectionThread?>(nil)
+    /// Signalled when the connection thread returns, so a stop can wait for it with a bound.
+    private let exited = DispatchSemaphore(value: 0)
 
     public init(configuration: AMQPConnectionConfiguration, topology: AMQPTopology, logger: Logger) throws(AMQPError) {
         loop = try ConnectionLoop(configuration: configuration, topology: topology, logger: logger)
@@ -24,7 +27,11 @@ public final class AMQPConnection: Sendable {
     public func start(delegate: any AMQPConnectionDelegate, threadName: String = "amqp") throws(AMQPError) {
         loop.delegate = delegate
         let loop = self.loop
-        let started = try ConnectionThread.start(name: threadName) { loop.run() }
+        let exited = self.exited
+        let started = try ConnectionThread.start(name: threadName) {
+            loop.run()
+            exited.signal()
+        }
         thread.withLock { $0 = started }
     }
 
@@ -32,16 +39,22 @@ public final class AMQPConnection: Sendable {
     /// connection thread, or on a task when the connection has stopped. Between sessions it fails
     /// with `.notConnected`.
     /// When more than `maxQueuedPublishBytes` wait for the connection thread (the broker stopped
-    /// reading), it fails at once with `.backlogFull`.
-    public func publish(_ message: AMQPOutgoingMessage, onOutcome: @escaping @Sendable (AMQPPublishOutcome) -> Void) {
+    /// reading), it fails with `.backlogFull`.
+    ///
+    /// - Returns: whether the message was queued. When not, the caller knows at once (the outcome
+    ///   still follows), so it can stop publishing the rest of a sequence before a gap opens.
+    @discardableResult
+    public func publish(_ message: AMQPOutgoingMessage, onOutcome: @escaping @Sendable (AMQPPublishOutcome) -> Void) -> Bool {
         switch loop.inbox.post(.publish(message, onOutcome)) {
         case .accepted:
-            break
+            return true
         case .closed:
             Task { onOutcome(.failed(AMQPError(.shutdown, "the connection is stopped"))) }
+            return false
         case .full:
             let limit = loop.configuration.maxQueuedPublishBytes
             Task { onOutcome(.failed(AMQPError(.backlogFull, "over \(limit) bytes wait to be published; the broker is not keeping up"))) }
+            return false
         }
     }
 
@@ -91,9 +104,24 @@ public final class AMQPConnection: Sendable {
 
     /// Stops: publishes already sent get up to `timeout` to be confirmed, then the connection
     /// closes (the broker requeues unacked deliveries) and the thread is joined. Idempotent.
+    ///
+    /// Waits at most `timeout` plus the connect timeout (the close handshake) for the thread: a
+    /// broker that stopped answering must not hold a shutdown forever; the thread is left to die
+    /// with the process then.
     public func shutdown(timeout: Duration) {
         loop.inbox.requestStop(deadline: .now + timeout)
         guard let thread = thread.withLock({ $0.take() }) else { return }
-        if loop.isOnThread { thread.detach() } else { thread.join() }
+        if loop.isOnThread {
+            thread.detach()
+            return
+        }
+        let bound = timeout + loop.configuration.connectTimeout + .seconds(1)
+        let milliseconds = Int(bound.components.seconds * 1000 + bound.components.attoseconds / 1_000_000_000_000_000)
+        if exited.wait(timeout: .now() + .milliseconds(milliseconds)) == .success {
+            thread.join()
+        } else {
+            loop.logger.warning("the broker connection did not close in time; leaving it behind")
+            thread.detach()
+        }
     }
 }

@@ -49,10 +49,16 @@ public struct AMQPOutgoingMessage: Sendable {
     public var body: [UInt8]
     /// Declared before the first message to it on each session (remembered per session).
     public var ensureQueue: AMQPQueueDeclaration?
+    /// Set for a message whose `message_id` may be missing or shared (a copy of someone else's
+    /// message): sent as a header so a return is matched to this publish and no other.
+    public var trackingID: String?
+
+    /// The header that carries `trackingID`.
+    public static let trackingHeader = "x-tokenbridge-publish-id"
 
     public init(
         exchange: String = "", routingKey: String, mandatory: Bool = true, properties: AMQPProperties = AMQPProperties(),
-        body: [UInt8], ensureQueue: AMQPQueueDeclaration? = nil
+        body: [UInt8], ensureQueue: AMQPQueueDeclaration? = nil, trackingID: String? = nil
     ) {
         self.exchange = exchange
         self.routingKey = routingKey
@@ -60,6 +66,7 @@ public struct AMQPOutgoingMessage: Sendable {
         self.properties = properties
         self.body = body
         self.ensureQueue = ensureQueue
+        self.trackingID = trackingID
     }
 }
 

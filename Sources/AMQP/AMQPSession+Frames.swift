@@ -6,6 +6,8 @@ enum SessionEvent {
     case delivery(AMQPDelivery)
     case settled([(PublishConfirms.Callback, AMQPPublishOutcome)])
     case blocked(Bool)
+    /// The broker cancelled a consumer that is not part of the topology (its queue went away).
+    case consumerGone(String)
     /// The session is over: the broker closed it or a channel, or the socket failed.
     case ended(AMQPError)
 }
@@ -72,7 +74,8 @@ extension AMQPSession {
             return .settled(confirms.settle(tag: nack.delivery_tag, multiple: nack.multiple != 0, acked: false))
         case AMQP_BASIC_CANCEL_METHOD:
             let tag = decoded(method, as: amqp_basic_cancel_t.self).map { CDecoding.string($0.consumer_tag) } ?? "?"
-            // The queue was deleted under the consumer. A fresh session declares it again.
+            guard topologyConsumerTags.contains(tag) else { return .consumerGone(tag) }
+            // A queue of the topology was deleted under its consumer: a fresh session declares it again.
             return .ended(AMQPError(.channelClosed, "the broker cancelled consumer '\(tag)' (was its queue deleted?)"))
         case AMQP_CHANNEL_CLOSE_METHOD:
             let close = decoded(method, as: amqp_channel_close_t.self)
@@ -147,7 +150,9 @@ extension AMQPSession {
                     exchange: exchange, routingKey: routingKey, properties: properties, body: content.body))
         case .returned(let replyCode, let replyText, let exchange, let routingKey):
             let target = exchange.isEmpty ? "queue '\(routingKey)'" : "exchange '\(exchange)' with key '\(routingKey)'"
-            confirms.markReturned(messageID: properties.messageID, reason: "\(replyText) (\(replyCode)): no queue took it via \(target)")
+            confirms.markReturned(
+                messageID: properties.messageID, trackingID: properties.headers[AMQPOutgoingMessage.trackingHeader]?.stringValue,
+                reason: "\(replyText) (\(replyCode)): no queue took it via \(target)")
             return .nothing
         }
     }

@@ -17,8 +17,10 @@ extension AMQPSession {
                 return error
             }
         }
+        var sent = message.properties
+        if let trackingID = message.trackingID { sent.headers[AMQPOutgoingMessage.trackingHeader] = .string(trackingID) }
         let status = CArena.with { arena -> Int32 in
-            let properties = arena.properties(message.properties)
+            let properties = arena.properties(sent)
             let exchange = arena.bytes(message.exchange)
             let routingKey = arena.bytes(message.routingKey)
             return message.body.withUnsafeBytes { body in
@@ -29,12 +31,14 @@ extension AMQPSession {
         }
         switch status {
         case AMQP_STATUS_OK.rawValue:
-            confirms.record(messageID: message.properties.messageID, callback: callback)
+            confirms.record(messageID: message.properties.messageID, trackingID: message.trackingID, callback: callback)
             return nil
         case AMQP_STATUS_BAD_AMQP_DATA.rawValue, AMQP_STATUS_TABLE_TOO_BIG.rawValue, AMQP_STATUS_INVALID_PARAMETER.rawValue:
-            // Refused by the encoder before anything was written: this message is bad, the session is fine.
-            callback(.failed(AMQPError(.setupFailed, "the message cannot be encoded: \(RPCReply.statusText(status))")))
-            return nil
+            // rabbitmq-c sends the publish method before it encodes the properties: the broker
+            // now waits for a content header that will not come, so the channel is unusable.
+            let error = AMQPError(.protocolError, "a message could not be encoded after its publish began: \(RPCReply.statusText(status))")
+            callback(.failed(error))
+            return error
         default:
             let error = AMQPError(.connectionLost, "publishing: \(RPCReply.statusText(status))")
             callback(.failed(error))

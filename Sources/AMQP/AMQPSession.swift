@@ -22,6 +22,8 @@ final class AMQPSession {
     var assembling: [amqp_channel_t: ContentAssembly] = [:]
     /// The broker stopped reading from us (a memory or disk alarm).
     var blocked = false
+    /// Consumers whose cancellation by the broker ends the session (their queue must come back).
+    var topologyConsumerTags: Set<String> = []
     private var closed = false
 
     private init(id: UInt64, state: amqp_connection_state_t, socketDescriptor: Int32, heartbeatSeconds: Int) {
@@ -51,6 +53,11 @@ final class AMQPSession {
         }
         let session = AMQPSession(
             id: id, state: state, socketDescriptor: amqp_get_sockfd(state), heartbeatSeconds: Int(amqp_get_heartbeat(state)))
+        session.topologyConsumerTags = Set(topology.consumers.map(\.tag))
+        // A peer that vanished without a FIN would otherwise hold a blocked send for the kernel's
+        // retransmission timeout (15 minutes and more); unanswered data aborts the socket sooner.
+        let heartbeat = max(session.heartbeatSeconds, 15)
+        tb_amqp_set_tcp_user_timeout(session.socketDescriptor, UInt32(heartbeat * 2 * 1000))
         try session.openChannels()
         try session.declare(topology, skipConsumers: skipConsumers)
         return session

@@ -48,7 +48,9 @@ final class ConnectionInbox: Sendable {
             guard !state.closed else { return .closed }
             if case .publish(let message, _) = command {
                 let size = Self.footprint(of: message)
-                guard state.publishBytes + size <= maxPublishBytes else { return .full }
+                // One message larger than the whole bound still goes when nothing else waits,
+                // or it could never be sent at all.
+                guard state.publishBytes + size <= maxPublishBytes || state.publishBytes == 0 else { return .full }
                 state.publishBytes += size
             }
             state.commands.append(command)

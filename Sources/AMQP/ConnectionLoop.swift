@@ -24,6 +24,7 @@ final class ConnectionLoop: @unchecked Sendable {
     private var timers: [(at: ContinuousClock.Instant, action: @Sendable () -> Void)] = []
     /// Stopped on purpose (shutdown): not started again on the next session.
     private var cancelledConsumers: Set<String> = []
+    private let topologyConsumerTags: Set<String>
     private var failedAttempts = 0
 
     init(configuration: AMQPConnectionConfiguration, topology: AMQPTopology, logger: Logger) throws(AMQPError) {
@@ -33,6 +34,7 @@ final class ConnectionLoop: @unchecked Sendable {
         inbox = try ConnectionInbox(maxPublishBytes: configuration.maxQueuedPublishBytes)
         status = Mutex(AMQPConnectionStatus(state: .connecting, since: .now))
         backoff = ReconnectBackoff(base: configuration.reconnectBackoff, maximum: configuration.reconnectBackoffMax)
+        topologyConsumerTags = Set(topology.consumers.map(\.tag))
     }
 
     var isOnThread: Bool {
@@ -114,18 +116,30 @@ final class ConnectionLoop: @unchecked Sendable {
         var socketReadable = true
         var lastRead = ContinuousClock.now
         let checkEvery = session.heartbeatSeconds > 0 ? Duration.milliseconds(session.heartbeatSeconds * 250) : .seconds(5)
+        // Publishes held while the broker blocks this connection: sending them would park the
+        // thread in `send` (no heartbeats, acks or stop). They still count against the inbox's
+        // byte bound until sent.
+        var held: [ConnectionCommand] = []
         while true {
-            for command in inbox.take() {
-                if let error = apply(command, on: session) { return error }
+            var batch = session.blocked ? [] : held
+            if !session.blocked { held = [] }
+            batch += inbox.take()
+            if let error = apply(batch, on: session, holding: &held) {
+                for command in held { settleWithoutSession(command, error: error) }
+                return error
             }
             // Checked after the inbox: acks queued before the stop still go out.
-            if let deadline = inbox.stopDeadline, session.confirms.isEmpty || ContinuousClock.now >= deadline {
+            if let deadline = inbox.stopDeadline, (session.confirms.isEmpty && held.isEmpty) || ContinuousClock.now >= deadline {
+                for command in held { settleWithoutSession(command, error: AMQPError(.shutdown, "the connection stopped")) }
                 return nil
             }
             runDueTimers(all: false)
             if socketReadable || session.hasBufferedInput || ContinuousClock.now - lastRead >= checkEvery {
                 lastRead = .now
-                if let error = readAvailableFrames(session) { return error }
+                if let error = readAvailableFrames(session) {
+                    for command in held { settleWithoutSession(command, error: error) }
+                    return error
+                }
                 amqp_maybe_release_buffers(session.state)
             }
             var wait = session.hasBufferedInput ? Duration.zero : checkEvery
@@ -133,6 +147,36 @@ final class ConnectionLoop: @unchecked Sendable {
             if inbox.stopDeadline != nil { wait = min(wait, .milliseconds(20)) }
             socketReadable = poll(socket: session.socketDescriptor, for: wait)
         }
+    }
+
+    /// Applies a batch in order. Publishes wait in `held` while the broker blocks us; between
+    /// publishes the socket is looked at now and then, so a block is noticed before the socket's
+    /// buffer fills. On a session-ending error the rest of the batch is settled here (its
+    /// callbacks fail, its bytes are released, its timers kept) and the error returned.
+    private func apply(_ batch: [ConnectionCommand], on session: AMQPSession, holding held: inout [ConnectionCommand]) -> AMQPError? {
+        var sinceLook = 0
+        for (index, command) in batch.enumerated() {
+            var failure: AMQPError?
+            if case .publish = command {
+                if session.blocked {
+                    held.append(command)
+                    continue
+                }
+                failure = apply(command, on: session)
+                sinceLook += 1
+                if failure == nil, sinceLook >= 32 {
+                    sinceLook = 0
+                    failure = readAvailableFrames(session)
+                }
+            } else {
+                failure = apply(command, on: session)
+            }
+            if let failure {
+                for rest in batch[(index + 1)...] { settleWithoutSession(rest, error: failure) }
+                return failure
+            }
+        }
+        return nil
     }
 
     /// Handles up to a batch of frames, so queued commands are not starved by a busy socket.
@@ -152,6 +196,8 @@ final class ConnectionLoop: @unchecked Sendable {
                     status.withLock { $0.blocked = blocked }
                     logger.warning(blocked ? "the broker blocked publishing (resource alarm)" : "the broker unblocked publishing")
                     if let connection { delegate?.amqpConnection(connection, didChangeBlocked: blocked) }
+                case .consumerGone(let tag):
+                    logger.info("the broker cancelled a consumer (its queue was deleted)", metadata: ["amqp.consumer": "\(tag)"])
                 case .ended(let error):
                     return error
                 }
@@ -170,7 +216,7 @@ final class ConnectionLoop: @unchecked Sendable {
         case .reject(let tag, let requeue):
             return tag.session == session.id ? session.reject(tag.value, requeue: requeue) : nil
         case .cancelConsumer(let tag):
-            cancelledConsumers.insert(tag)
+            if topologyConsumerTags.contains(tag) { cancelledConsumers.insert(tag) }
             return session.cancelConsumer(tag)
         case .consume(let consumer, let declaration, let callback):
             let error = session.startConsumer(consumer, declaring: declaration)
@@ -192,7 +238,7 @@ final class ConnectionLoop: @unchecked Sendable {
             inbox.released(message)
             callback(.failed(error))
         case .ack, .reject: break
-        case .cancelConsumer(let tag): cancelledConsumers.insert(tag)
+        case .cancelConsumer(let tag): if topologyConsumerTags.contains(tag) { cancelledConsumers.insert(tag) }
         case .consume(_, _, let callback): callback(error)
         case .deleteQueue: break
         case .timer(let at, let action): timers.append((at, action))

@@ -5,6 +5,7 @@ struct PublishConfirms {
 
     private struct Pending {
         var messageID: String?
+        var trackingID: String?
         var callback: Callback
         /// Set when the broker returned the message; its ack follows and then reports this.
         var returned: String?
@@ -18,16 +19,20 @@ struct PublishConfirms {
     var count: Int { pending.count }
     var isEmpty: Bool { pending.isEmpty }
 
-    mutating func record(messageID: String?, callback: @escaping Callback) {
-        pending[nextSequence] = Pending(messageID: messageID, callback: callback)
+    mutating func record(messageID: String?, trackingID: String? = nil, callback: @escaping Callback) {
+        pending[nextSequence] = Pending(messageID: messageID, trackingID: trackingID, callback: callback)
         nextSequence += 1
     }
 
-    /// A basic.return: remembered against the newest pending publish with that message id (the
-    /// ack for it comes after the return).
-    mutating func markReturned(messageID: String?, reason: String) {
-        guard let messageID else { return }
-        let match = pending.filter { $0.value.messageID == messageID && $0.value.returned == nil }.keys.max()
+    /// A basic.return: remembered against the oldest pending publish it can be (returns come in
+    /// publish order, each before its ack), matched by tracking id when the publish had one, else
+    /// by message id.
+    mutating func markReturned(messageID: String?, trackingID: String?, reason: String) {
+        let match = pending.filter { _, entry in
+            guard entry.returned == nil else { return false }
+            if let tracked = entry.trackingID { return tracked == trackingID }
+            return entry.messageID != nil && entry.messageID == messageID
+        }.keys.min()
         if let match { pending[match]?.returned = reason }
     }
 

@@ -25,6 +25,14 @@ static inline int tb_amqp_ssl_use_system_trust_store(amqp_socket_t *socket) {
     return context != NULL && SSL_CTX_set_default_verify_paths(context) == 1 ? 1 : 0;
 }
 
+// TCP_USER_TIMEOUT is a Linux socket option Swift's Glibc module does not export.
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+static inline int tb_amqp_set_tcp_user_timeout(int fd, unsigned int milliseconds) {
+    return setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &milliseconds, sizeof(milliseconds));
+}
+
 // Names the calling thread (one per broker connection) for top -H and debuggers. pthread_setname_np
 // is a GNU extension Swift's Glibc module does not declare, and prctl is variadic.
 static inline void tb_amqp_name_current_thread(const char *name) {

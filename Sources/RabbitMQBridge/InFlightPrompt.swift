@@ -7,13 +7,17 @@ struct InFlightPrompt: Sendable {
     let delivery: AMQPDelivery
     let prompt: PromptMessage
     let sink: ResponseQueueSink
+    /// When the delivery arrived: the broker's consumer timeout counts from here.
+    let received: ContinuousClock.Instant
     var run: StreamRun?
 }
 
-/// A prompt held back while the pipeline is full: prefetch bounds how many there can be.
+/// A prompt held back while the pipeline is full or the broker is behind: prefetch bounds how
+/// many there can be.
 struct WaitingPrompt: Sendable {
     let delivery: AMQPDelivery
     let prompt: PromptMessage
+    let received: ContinuousClock.Instant
 }
 
 /// How long new prompts wait after the broker fell behind: doubling from 1 s to 30 s each time it

@@ -13,29 +13,61 @@ extension RabbitMQIngress {
                 "stream.id": "\(rejection.uid ?? "-")",
             ])
         if let target = rejection.target { publishError(rejection, to: target) }
+        let message = AMQPOutgoingMessage(
+            exchange: configuration.deadLetterName, routingKey: delivery.routingKey, mandatory: true,
+            properties: deadLetterProperties(delivery, rejection), body: delivery.body,
+            // The copy keeps the prompt's own message_id, which may be missing or shared: a
+            // tracking id lets a return be matched to this copy.
+            trackingID: StreamID.generate())
+        let connection = self.connection
+        let logger = self.logger
+        connection.publish(message) { [weak self] outcome in
+            switch outcome {
+            case .confirmed:
+                connection.ack(delivery.tag)
+            case .failed(let error) where error.code == .connectionLost || error.code == .notConnected || error.code == .shutdown:
+                // The session is gone and the broker has the prompt back: it comes round again.
+                break
+            default:
+                // Not dropped, and not requeued at once (it would come straight back): back to
+                // the queue after a hold, to be refused and moved again.
+                let hold = self?.state.withLock { $0.holdBackoff.hold() - .now } ?? .seconds(1)
+                logger.error(
+                    "could not move a refused prompt to the dead-letter queue; it goes back to the queue",
+                    metadata: ["error.code": "\(rejection.code.rawValue)", "outcome": "\(outcome)", "retry.in": "\(hold)"])
+                connection.schedule(after: hold) { connection.reject(delivery.tag, requeue: true) }
+            }
+        }
+    }
+
+    /// The prompt's own properties, with headers saying why it was refused. Headers so large that
+    /// the copy might not fit one AMQP frame (131 KB) are left out and the copy says so.
+    private func deadLetterProperties(_ delivery: AMQPDelivery, _ rejection: PromptRejection) -> AMQPProperties {
         var properties = delivery.properties
+        if Self.estimatedSize(of: properties.headers) > 64 << 10 {
+            properties.headers = ["x-tokenbridge-headers-dropped": .boolean(true)]
+        }
         properties.headers["x-tokenbridge-error"] = .string(rejection.code.rawValue)
-        properties.headers["x-tokenbridge-reason"] = .string(rejection.reason)
+        properties.headers["x-tokenbridge-reason"] = .string(String(rejection.reason.utf8.prefix(1000)) ?? rejection.code.rawValue)
         properties.headers["x-tokenbridge-queue"] = .string(configuration.queue)
         properties.headers["x-tokenbridge-redelivered"] = .boolean(delivery.redelivered)
         properties.headers["x-tokenbridge-dead-lettered-at"] = .timestamp(UInt64(time(nil)))
         if properties.deliveryMode == nil { properties.deliveryMode = AMQPProperties.DeliveryMode.persistent.rawValue }
-        let message = AMQPOutgoingMessage(
-            exchange: configuration.deadLetterName, routingKey: delivery.routingKey, mandatory: true, properties: properties,
-            body: delivery.body)
-        let connection = self.connection
-        let logger = self.logger
-        connection.publish(message) { outcome in
-            if outcome.isConfirmed {
-                connection.ack(delivery.tag)
-            } else {
-                // Not requeued: it would come straight back. A dead-letter exchange of the queue's
-                // own (x-dead-letter-exchange, policy) still catches it.
-                logger.error(
-                    "could not dead-letter a refused prompt; rejecting it without requeue",
-                    metadata: ["error.code": "\(rejection.code.rawValue)", "outcome": "\(outcome)"])
-                connection.reject(delivery.tag, requeue: false)
-            }
+        return properties
+    }
+
+    /// A generous estimate of a header table's encoded size.
+    static func estimatedSize(of table: AMQPTable) -> Int {
+        table.entries.reduce(0) { $0 + $1.key.utf8.count + 10 + estimatedSize(of: $1.value) }
+    }
+
+    private static func estimatedSize(of value: AMQPFieldValue) -> Int {
+        switch value {
+        case .string(let text): return text.utf8.count + 4
+        case .bytes(let bytes): return bytes.count + 4
+        case .table(let table): return estimatedSize(of: table) + 4
+        case .array(let items): return items.reduce(4) { $0 + estimatedSize(of: $1) + 1 }
+        default: return 9
         }
     }
 

@@ -21,6 +21,8 @@ public final class RabbitMQIngress: AMQPConnectionDelegate, DependencyHealth {
         }
         var waiting: [WaitingPrompt] = []
         var consuming = true
+        /// The broker session prompts are taken from now; deliveries of an older one are moot.
+        var session: UInt64?
         /// New prompts wait while the broker blocks publishing, or until this instant after the
         /// broker fell behind: starting them would only fill memory with answers it cannot take.
         var brokerBlocked = false
@@ -161,10 +163,13 @@ public final class RabbitMQIngress: AMQPConnectionDelegate, DependencyHealth {
 
     // MARK: - AMQPConnectionDelegate
 
-    public func amqpConnection(_ connection: AMQPConnection, didOpenSession session: UInt64) {}
+    public func amqpConnection(_ connection: AMQPConnection, didOpenSession session: UInt64) {
+        state.withLock { $0.session = session }
+    }
 
     public func amqpConnection(_ connection: AMQPConnection, didCloseSession session: UInt64, error: AMQPError) {
         let lost = state.withLock { state -> [InFlightPrompt] in
+            if state.session == session { state.session = nil }
             let lost = state.inFlight.values.filter { $0.delivery.tag.session == session }
             for prompt in lost { state.inFlight[prompt.prompt.uid] = nil }
             state.waiting.removeAll { $0.delivery.tag.session == session }

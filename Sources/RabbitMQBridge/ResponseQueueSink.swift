@@ -75,6 +75,11 @@ final class ResponseQueueSink: EventSink {
             return
         }
         output.withLock { output in
+            // Checked again under the lock: a publish refused just now stops the rest.
+            if failed.load(ordering: .acquiring) {
+                if event.isTerminal { noteTerminal(published: false) }
+                return
+            }
             if coalesceWindow > .zero, case .delta(let text) = event.kind {
                 if var pending = output.pending {
                     pending.text += text
@@ -116,7 +121,10 @@ final class ResponseQueueSink: EventSink {
             outcomes.outstanding += 1
             if terminal { outcomes.terminalSeen = true }
         }
-        connection.publish(message) { [self] outcome in record(outcome) }
+        let queued = connection.publish(message) { [self] outcome in record(outcome) }
+        // Refused at once (the broker is behind): nothing after it may go out, or the reader would
+        // see an answer with a hole in it.
+        if !queued { failed.store(true, ordering: .releasing) }
     }
 
     private func record(_ outcome: AMQPPublishOutcome) {

@@ -22,6 +22,12 @@ struct InboxTests {
         #expect(inbox.post(message(4_000)) == .accepted, "room again once one was handed to the broker")
     }
 
+    @Test func oneMessageLargerThanTheBoundGoesWhenNothingElseWaits() throws {
+        let inbox = try ConnectionInbox(maxPublishBytes: 1_000)
+        #expect(inbox.post(message(5_000)) == .accepted)
+        #expect(inbox.post(message(10)) == .full)
+    }
+
     @Test func aClosedInboxRefusesEverything() throws {
         let inbox = try ConnectionInbox()
         #expect(inbox.post(message(10)) == .accepted)
@@ -36,15 +42,20 @@ struct PublishConfirmsTests {
     @Test func settlesSingleMultipleAndReturnedPublishesInOrder() {
         var confirms = PublishConfirms()
         for index in 1...5 { confirms.record(messageID: "m\(index)") { _ in } }
-        confirms.markReturned(messageID: "m2", reason: "NO_ROUTE")
+        confirms.markReturned(messageID: "m2", trackingID: nil, reason: "NO_ROUTE")
         #expect(confirms.settle(tag: 3, multiple: false, acked: true).map(\.1) == [.confirmed])
         #expect(confirms.settle(tag: 4, multiple: true, acked: true).map(\.1) == [.confirmed, .returned("NO_ROUTE"), .confirmed])
         #expect(confirms.settle(tag: 5, multiple: false, acked: false).map(\.1) == [.rejected])
         #expect(confirms.isEmpty)
+        // Copies that share a message id are told apart by their tracking id; returns match the oldest.
+        confirms.record(messageID: "same", trackingID: "t1") { _ in }
+        confirms.record(messageID: "same", trackingID: "t2") { _ in }
+        confirms.markReturned(messageID: "same", trackingID: "t2", reason: "NO_ROUTE")
+        #expect(confirms.settle(tag: 7, multiple: true, acked: true).map(\.1) == [.confirmed, .returned("NO_ROUTE")])
         confirms.record(messageID: nil) { _ in }
         let failed = confirms.failAll(AMQPError(.connectionLost, "gone"))
         #expect(failed.map(\.1) == [.failed(AMQPError(.connectionLost, "gone"))])
-        #expect(confirms.nextSequence == 7)
+        #expect(confirms.nextSequence == 9)
     }
 }
 

@@ -121,19 +121,46 @@ def test_a_full_pipeline_holds_prompts_back_until_a_slot_frees(broker: Broker, s
     assert broker.queue_counts(queue) == (0, 0)
 
 
-def test_a_prompt_whose_answer_is_complete_is_not_generated_again(broker: Broker, start_bridge):
+def test_a_redelivered_prompt_whose_answer_was_confirmed_is_not_generated_again(broker: Broker, start_bridge):
+    """The ack of a fully answered prompt can be lost with a connection; its redelivery must not
+    produce a second answer. A redelivery is made by hand: a second consumer takes the repeat while
+    the bridge's one prefetch slot is busy, and gives it back (which marks it redelivered)."""
     queue = queue_name("again")
-    bridge = start_bridge(amqp_config(broker, queue=queue))
+    bridge = start_bridge(amqp_config(broker, queue=queue, prefetch=1))
     wait_broker_up(bridge)
     uid = unique_uid("again")
+    quick = {"uid": uid, "messages": MESSAGES, "mock": {"tokens": 5, "rate": 0}}
     connection = broker.connect()
-    publish(connection, {"uid": uid, "messages": MESSAGES}, queue=queue)
+    publish(connection, quick, queue=queue)
     assert read_stream(broker, f"response_{uid}")[-1].type == "done"
-    publish(connection, {"uid": uid, "messages": MESSAGES}, queue=queue)
+    wait_until(lambda: broker.queue_counts(queue) == (0, 0), 10, "the first prompt to be acked")
+    long_uid = unique_uid("busy")
+    publish(connection, {"uid": long_uid, "messages": MESSAGES, "mock": {"tokens": 150, "rate": 50}}, queue=queue)
+    wait_until(lambda: broker.queue_counts(queue) == (0, 1), 10, "the long prompt to hold the bridge's slot")
+    publish(connection, quick, queue=queue)
+    channel = connection.channel()
+    method, _, _ = channel.basic_get(queue)
+    assert method is not None and not method.redelivered
+    channel.basic_nack(method.delivery_tag, requeue=True)
     connection.close()
-    wait_until(lambda: "prompt already answered" in bridge.proc.output(), 10, "the repeat to be recognised")
-    wait_until(lambda: broker.queue_counts(queue) == (0, 0), 10, "the repeat to be acked")
+    wait_until(lambda: "prompt already answered" in bridge.proc.output(), 15, "the redelivery to be recognised")
+    wait_until(lambda: broker.queue_counts(queue) == (0, 0), 15, "both prompts to be acked")
     assert list(messages(broker, f"response_{uid}", timeout=0.5, idle=0.4)) == []
+
+
+def test_a_new_prompt_that_reuses_an_answered_uid_is_answered_again(broker: Broker, start_bridge):
+    queue = queue_name("reuse")
+    bridge = start_bridge(amqp_config(broker, queue=queue))
+    wait_broker_up(bridge)
+    key = unique_uid("session")
+    connection = broker.connect()
+    publish(connection, {"key": key, "message": "first question"}, queue=queue)
+    first = read_stream(broker, f"response_{key}")
+    publish(connection, {"key": key, "message": "second question"}, queue=queue)
+    connection.close()
+    second = read_stream(broker, f"response_{key}")
+    assert assert_complete_run(first) and assert_complete_run(second)
+    assert first[0].event["epoch"] != second[0].event["epoch"]
 
 
 def test_a_stream_longer_than_the_consumer_timeout_ends_before_the_broker_takes_the_prompt_back(
