@@ -6,7 +6,7 @@ extension AMQPSession {
     ///
     /// - Returns: an error when the session is broken and must end.
     func publish(_ message: AMQPOutgoingMessage, callback: @escaping PublishConfirms.Callback) -> AMQPError? {
-        if let queue = message.ensureQueue, !declaredQueues.contains(queue.name) {
+        if let queue = message.ensureQueue, needsDeclaring(queue) {
             do {
                 try declareQueue(queue)
             } catch let refused where refused.code == .channelClosed {
@@ -18,7 +18,13 @@ extension AMQPSession {
             }
         }
         var sent = message.properties
-        if let trackingID = message.trackingID { sent.headers[AMQPOutgoingMessage.trackingHeader] = .string(trackingID) }
+        // A return names its message only by its properties: one with no id of its own gets a
+        // tracking id, or its return could not be told from any other publish in flight.
+        var trackingID = message.trackingID
+        if trackingID == nil, message.mandatory, message.properties.messageID == nil {
+            trackingID = "\(id).\(confirms.nextSequence)"
+        }
+        if let trackingID { sent.headers[AMQPOutgoingMessage.trackingHeader] = .string(trackingID) }
         let status = CArena.with { arena -> Int32 in
             let properties = arena.properties(sent)
             let exchange = arena.bytes(message.exchange)
@@ -31,7 +37,7 @@ extension AMQPSession {
         }
         switch status {
         case AMQP_STATUS_OK.rawValue:
-            confirms.record(messageID: message.properties.messageID, trackingID: message.trackingID, callback: callback)
+            confirms.record(messageID: message.properties.messageID, trackingID: trackingID, callback: callback)
             return nil
         case AMQP_STATUS_BAD_AMQP_DATA.rawValue, AMQP_STATUS_TABLE_TOO_BIG.rawValue, AMQP_STATUS_INVALID_PARAMETER.rawValue:
             // rabbitmq-c sends the publish method before it encodes the properties: the broker
@@ -44,6 +50,12 @@ extension AMQPSession {
             callback(.failed(error))
             return error
         }
+    }
+
+    private func needsDeclaring(_ queue: AMQPQueueDeclaration) -> Bool {
+        guard let declared = declaredQueues.notedAt(queue.name) else { return true }
+        guard let every = queue.redeclareAfter else { return false }
+        return ContinuousClock.now - declared >= every
     }
 
     func ack(_ tag: UInt64) -> AMQPError? {

@@ -42,10 +42,14 @@ public struct AMQPQueueDeclaration: Sendable, Equatable {
     /// When the queue already exists with other settings (the broker answers 406), use it as it
     /// is instead of failing: someone else owns its settings.
     public var acceptExisting: Bool
+    /// For `ensureQueue`: declare again on a publish this long after the last declaration. A
+    /// redeclaration counts as use for `x-expires` (publishing does not), so a queue nobody reads
+    /// is not deleted while its messages are still being written.
+    public var redeclareAfter: Duration?
 
     public init(
         name: String, durable: Bool = true, exclusive: Bool = false, autoDelete: Bool = false,
-        arguments: AMQPTable = AMQPTable(), acceptExisting: Bool = true
+        arguments: AMQPTable = AMQPTable(), acceptExisting: Bool = true, redeclareAfter: Duration? = nil
     ) {
         self.name = name
         self.durable = durable
@@ -53,6 +57,7 @@ public struct AMQPQueueDeclaration: Sendable, Equatable {
         self.autoDelete = autoDelete
         self.arguments = arguments
         self.acceptExisting = acceptExisting
+        self.redeclareAfter = redeclareAfter
     }
 }
 

@@ -1,9 +1,10 @@
-/// A bounded set of names, forgetting the oldest first: the queues a session has declared, so each
-/// is declared once per session without the set growing with every stream ever answered. A name
-/// that was forgotten is only declared again, which is harmless.
+/// A bounded memory of names and when each was last noted, forgetting the oldest first: the
+/// queues a session has declared, so each is declared once per session (or again once its
+/// declaration is old) without the memory growing with every stream ever answered. A name that was
+/// forgotten is only declared again, which is harmless.
 struct RecentNames {
     let capacity: Int
-    private var members: Set<String> = []
+    private var noted: [String: ContinuousClock.Instant] = [:]
     private var order: [String] = []
     private var oldest = 0
 
@@ -11,20 +12,23 @@ struct RecentNames {
         self.capacity = max(1, capacity)
     }
 
-    func contains(_ name: String) -> Bool { members.contains(name) }
+    func contains(_ name: String) -> Bool { noted[name] != nil }
 
-    mutating func insert(_ name: String) {
-        guard members.insert(name).inserted else { return }
+    /// When `name` was last noted, if it is remembered.
+    func notedAt(_ name: String) -> ContinuousClock.Instant? { noted[name] }
+
+    mutating func insert(_ name: String, at instant: ContinuousClock.Instant = .now) {
+        guard noted.updateValue(instant, forKey: name) == nil else { return }
         if order.count < capacity {
             order.append(name)
         } else {
-            members.remove(order[oldest])
+            noted[order[oldest]] = nil
             order[oldest] = name
             oldest = (oldest + 1) % capacity
         }
     }
 
     mutating func remove(_ name: String) {
-        members.remove(name)
+        noted[name] = nil
     }
 }

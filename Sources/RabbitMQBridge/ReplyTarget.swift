@@ -19,6 +19,7 @@ enum ReplyTarget: Sendable, Equatable {
         let milliseconds = expires.components.seconds * 1000 + expires.components.attoseconds / 1_000_000_000_000_000
         // A client may have declared the queue already, with other settings: use it as it is.
         return AMQPQueueDeclaration(
-            name: name, durable: true, arguments: ["x-expires": .integer(max(1, milliseconds))], acceptExisting: true)
+            name: name, durable: true, arguments: ["x-expires": .integer(max(1, milliseconds))], acceptExisting: true,
+            redeclareAfter: expires / 2)
     }
 }

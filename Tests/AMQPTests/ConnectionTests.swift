@@ -105,6 +105,22 @@ struct ConnectionTests {
         #expect(otherDelegate.closedSessions.isEmpty)
     }
 
+    @Test func aQueueBeingWrittenIsRedeclaredSoItDoesNotExpire() async throws {
+        let queue = TestBroker.uniqueName("expiring")
+        let connection = try AMQPConnection(configuration: TestBroker.configuration(), topology: AMQPTopology(), logger: TestBroker.logger)
+        let delegate = RecordingDelegate()
+        try connection.start(delegate: delegate)
+        defer { connection.shutdown(timeout: .seconds(2)) }
+        let renewed = AMQPQueueDeclaration(name: queue, durable: false, arguments: ["x-expires": .integer(1_500)], redeclareAfter: .milliseconds(500))
+        // Published to every 300 ms for 3 s, twice its expiry, with nobody consuming: publishing
+        // alone does not count as use, the redeclarations do.
+        for index in 0..<10 {
+            let outcome = await publishAndWait(connection, AMQPOutgoingMessage(routingKey: queue, body: [UInt8(index)], ensureQueue: renewed))
+            #expect(outcome == .confirmed, "publish \(index)")
+            try await Task.sleep(for: .milliseconds(300))
+        }
+    }
+
     @Test func aRequeuedDeliveryComesBackMarkedRedelivered() async throws {
         let queue = TestBroker.uniqueName("requeue")
         let delegate = RecordingDelegate()
