@@ -41,6 +41,10 @@ let package = Package(
             name: "HTTPIngress",
             dependencies: ["BridgeCore", "OpenAIWire", "WebServer", .product(name: "Logging", package: "swift-log")]),
         .target(name: "SimulatedModel", dependencies: ["BridgeCore"]),
+        .target(name: "Centrifuge", dependencies: ["BridgeCore"]),
+        .target(
+            name: "ChannelBridge",
+            dependencies: ["BridgeCore", "Centrifuge", "WebServer", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "RabbitMQBridge",
             dependencies: ["BridgeCore", "OpenAIWire", "AMQP", .product(name: "Logging", package: "swift-log")]),
@@ -56,7 +60,7 @@ let package = Package(
             name: "tokenbridge",
             dependencies: [
                 "BridgeCore", "BridgeConfig", "OpenAIUpstream", "SimulatedModel", "HTTPIngress", "WebServer",
-                "Curl", "Bench", "AMQP", "RabbitMQBridge",
+                "Curl", "Bench", "AMQP", "RabbitMQBridge", "Centrifuge", "ChannelBridge",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -72,6 +76,7 @@ let package = Package(
         .testTarget(name: "AMQPTests", dependencies: ["AMQP", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "SimulatedModelTests", dependencies: ["SimulatedModel", "BridgeCore"]),
         .testTarget(name: "RabbitMQBridgeTests", dependencies: ["RabbitMQBridge", "AMQP", "BridgeCore"]),
+        .testTarget(name: "CentrifugeTests", dependencies: ["Centrifuge", "BridgeCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

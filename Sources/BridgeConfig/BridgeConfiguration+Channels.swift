@@ -7,10 +7,28 @@ extension BridgeConfiguration {
         public var apiKey: String
         /// Server pings so dead connections are noticed and proxies keep live ones.
         public var pingInterval: Duration
+        /// A ping not answered this long closes the connection (3012).
+        public var pongTimeout: Duration
+        /// A connection that sends no connect this long after opening is closed (3502).
+        public var connectTimeout: Duration
         /// Publications kept per channel for recovery.
         public var historySize: Int
         /// How long a channel's history outlives its last publication.
         public var historyTTL: Duration
+        /// The most publications one recovering subscribe returns; 0 = `historySize`.
+        public var recoveryLimit: Int
+        /// Open WebSocket connections at most (more: close 3504).
+        public var maxConnections: Int
+        /// Subscriptions per connection at most (more: error 106).
+        public var maxSubscriptions: Int
+        /// Output queued for one connection: past half of either bound text deltas merge, past it
+        /// the client is closed as too slow (3008).
+        public var maxQueuedBytes: Int
+        public var maxQueuedMessages: Int
+        /// An inbound WebSocket message over this closes the connection (1009).
+        public var maxMessageBytes: Int
+        /// Namespaces (`ns` of `ns:channel`) clients may publish into; others answer 103.
+        public var clientPublishNamespaces: [String]
         /// Who may connect and subscribe.
         public var auth: Auth
         /// Origins allowed to open a WebSocket; `*` allows any.
@@ -19,14 +37,26 @@ extension BridgeConfiguration {
         /// Defaults are the documented `channels` section.
         public init(
             prefix: String = "stream_", apiKey: String = "", pingInterval: Duration = .seconds(25),
-            historySize: Int = 10_000,
-            historyTTL: Duration = .seconds(600), auth: Auth = Auth(), allowedOrigins: [String] = ["*"]
+            pongTimeout: Duration = .seconds(8), connectTimeout: Duration = .seconds(10), historySize: Int = 10_000,
+            historyTTL: Duration = .seconds(600), recoveryLimit: Int = 0, maxConnections: Int = 10_000,
+            maxSubscriptions: Int = 128, maxQueuedBytes: Int = 4 << 20, maxQueuedMessages: Int = 20_000,
+            maxMessageBytes: Int = 65_536, clientPublishNamespaces: [String] = [], auth: Auth = Auth(),
+            allowedOrigins: [String] = ["*"]
         ) {
             self.prefix = prefix
             self.apiKey = apiKey
             self.pingInterval = pingInterval
+            self.pongTimeout = pongTimeout
+            self.connectTimeout = connectTimeout
             self.historySize = historySize
             self.historyTTL = historyTTL
+            self.recoveryLimit = recoveryLimit
+            self.maxConnections = maxConnections
+            self.maxSubscriptions = maxSubscriptions
+            self.maxQueuedBytes = maxQueuedBytes
+            self.maxQueuedMessages = maxQueuedMessages
+            self.maxMessageBytes = maxMessageBytes
+            self.clientPublishNamespaces = clientPublishNamespaces
             self.auth = auth
             self.allowedOrigins = allowedOrigins
         }

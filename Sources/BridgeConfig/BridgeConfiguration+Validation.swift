@@ -114,9 +114,22 @@ extension BridgeConfiguration {
     }
 
     private func checkChannels(_ checker: inout ConfigChecker) {
-        checker.requirePositive(channels.pingInterval, "channels.ping_interval")
-        checker.require(channels.historySize, in: 1...Int.max, "channels.history_size")
+        checker.require(
+            channels.pingInterval >= .seconds(1), "channels.ping_interval",
+            "must be at least 1s (the connect reply announces it in whole seconds)")
+        checker.requirePositive(channels.pongTimeout, "channels.pong_timeout")
+        checker.require(
+            channels.pongTimeout < channels.pingInterval, "channels.pong_timeout",
+            "must be shorter than channels.ping_interval (\(ConfigDuration.format(channels.pingInterval)))")
+        checker.requirePositive(channels.connectTimeout, "channels.connect_timeout")
+        checker.require(channels.historySize, in: 1...1_000_000, "channels.history_size")
         checker.requirePositive(channels.historyTTL, "channels.history_ttl")
+        checker.require(channels.recoveryLimit, in: 0...1_000_000, "channels.recovery_limit")
+        checker.require(channels.maxConnections, in: 1...1_000_000, "channels.max_connections")
+        checker.require(channels.maxSubscriptions, in: 1...100_000, "channels.max_subscriptions")
+        checker.require(channels.maxQueuedBytes, in: (64 << 10)...(1 << 30), "channels.max_queued_bytes")
+        checker.require(channels.maxQueuedMessages, in: 100...10_000_000, "channels.max_queued_messages")
+        checker.require(channels.maxMessageBytes, in: 1024...(16 << 20), "channels.max_message_bytes")
         if channels.auth.mode == .token {
             checker.require(
                 !channels.auth.hmacSecret.isEmpty, "channels.auth.hmac_secret",

@@ -158,8 +158,17 @@ enum ConfigSchema {
                 .string("prefix", \.channels.prefix),
                 .string("api_key", \.channels.apiKey, secret: true),
                 .duration("ping_interval", \.channels.pingInterval),
+                .duration("pong_timeout", \.channels.pongTimeout),
+                .duration("connect_timeout", \.channels.connectTimeout),
                 .integer("history_size", \.channels.historySize),
                 .duration("history_ttl", \.channels.historyTTL),
+                .integer("recovery_limit", \.channels.recoveryLimit),
+                .integer("max_connections", \.channels.maxConnections),
+                .integer("max_subscriptions", \.channels.maxSubscriptions),
+                .bytes("max_queued_bytes", \.channels.maxQueuedBytes),
+                .integer("max_queued_messages", \.channels.maxQueuedMessages),
+                .bytes("max_message_bytes", \.channels.maxMessageBytes),
+                .strings("client_publish_namespaces", \.channels.clientPublishNamespaces),
                 .section(
                     "auth",
                     [

@@ -28,7 +28,7 @@ extension HTTPIngress {
             : CompletionSink(context: context, uid: uid)
         let run: StreamRun
         do {
-            run = try pipeline.start(chat, sinks: [sink])
+            run = try pipeline.start(chat, sinks: [sink] + defaultSinks.sinks(for: uid))
         } catch {
             context.respond(ErrorResponse.make(error))
             return

@@ -14,12 +14,15 @@ public final class HTTPIngress: HTTPHandler {
     let health: HealthCheck
     /// Reported by `/health` beside the model server; any of them down makes it answer 503.
     let dependencies: [any DependencyHealth]
+    /// Sinks each stream gets besides the caller's own response.
+    let defaultSinks: DefaultSinks
     private let cors: CORSPolicy
 
     public init(
         configuration: HTTPIngressConfiguration, pipeline: Pipeline, client: any LLMClient,
-        dependencies: [any DependencyHealth] = [], logger: Logger
+        dependencies: [any DependencyHealth] = [], defaultSinks: DefaultSinks = .none, logger: Logger
     ) {
+        self.defaultSinks = defaultSinks
         self.configuration = configuration
         self.pipeline = pipeline
         self.client = client

@@ -49,13 +49,16 @@ public final class RabbitMQIngress: AMQPConnectionDelegate, DependencyHealth {
     let decoder: PromptDecoder
     /// This process's private queue on the control exchange.
     let controlQueue: String
+    /// Sinks each stream gets besides its response queue.
+    let defaultSinks: DefaultSinks
     let state: Mutex<State>
 
     public init(
         configuration: RabbitMQIngressConfiguration, connection connectionConfiguration: AMQPConnectionConfiguration,
-        pipeline: Pipeline, logger: Logger
+        pipeline: Pipeline, defaultSinks: DefaultSinks = .none, logger: Logger
     ) throws(AMQPError) {
         self.configuration = configuration
+        self.defaultSinks = defaultSinks
         self.pipeline = pipeline
         self.logger = logger
         state = Mutex(State(answered: CompletedStreams(retention: pipeline.configuration.retention)))

@@ -50,7 +50,26 @@ extension ServerLoop {
             guard let exchange = exchanges[exchangeID(session)] else { return 0 }
             return writeStep(exchange)
         case LWS_CALLBACK_TIMER:
-            if let exchange = exchanges[exchangeID(session)] { heartbeatTick(exchange) }
+            if let exchange = exchanges[exchangeID(session)] {
+                heartbeatTick(exchange)
+            } else if let socket = sockets[exchangeID(session)], socket.wsi == wsi {
+                socket.session.webSocketTick()
+            }
+            return 0
+        case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+            return confirmUpgrade(wsi: wsi)
+        case LWS_CALLBACK_ESTABLISHED:
+            return webSocketEstablished(wsi: wsi, session: session)
+        case LWS_CALLBACK_RECEIVE:
+            guard let socket = sockets[exchangeID(session)], socket.wsi == wsi else { return 0 }
+            return webSocketReceive(socket, bytes: UnsafeRawBufferPointer(start: input, count: input == nil ? 0 : length))
+        case LWS_CALLBACK_SERVER_WRITEABLE:
+            guard let socket = sockets[exchangeID(session)], socket.wsi == wsi else { return 0 }
+            return webSocketWriteable(socket)
+        case LWS_CALLBACK_CLOSED:
+            webSocketClosed(wsi: wsi, session: session)
+            return 0
+        case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
             return 0
         case LWS_CALLBACK_HTTP_FILE_COMPLETION:
             return lws_http_transaction_completed(wsi) != 0 ? -1 : 0

@@ -18,12 +18,17 @@ final class ServerLoop: @unchecked Sendable {
         case write(UInt64, [UInt8])
         case finish(UInt64, [UInt8])
         case onClientGone(UInt64, @Sendable () -> Void)
+        case webSocketWrite(UInt64)
+        case webSocketClose(UInt64, code: UInt16, reason: String)
+        case webSocketTick(UInt64, Duration)
+        case closeAllWebSockets
     }
 
     static let scratchCapacity = 64 * 1024
 
     let configuration: WebServerConfiguration
     let handler: any HTTPHandler
+    let webSocketHandler: (any WebSocketHandler)?
     let logger: Logger
 
     private let inbox = Mutex<[Command]>([])
@@ -33,13 +38,21 @@ final class ServerLoop: @unchecked Sendable {
     private(set) var context: OpaquePointer?
 
     var exchanges: [UInt64: Exchange] = [:]
+    var sockets: [UInt64: Socket] = [:]
+    /// Accepted upgrades waiting for ESTABLISHED, by wsi (per-session memory may not carry over).
+    var pendingUpgrades: [UInt: Socket] = [:]
+    /// Ids for exchanges and sockets alike, so per-session memory names one or the other.
     var nextExchangeID: UInt64 = 1
     /// One reusable write buffer with the LWS_PRE headroom every lws_write needs.
     let scratch: UnsafeMutableRawPointer
 
-    init(configuration: WebServerConfiguration, handler: any HTTPHandler, logger: Logger) {
+    init(
+        configuration: WebServerConfiguration, handler: any HTTPHandler, webSocketHandler: (any WebSocketHandler)?,
+        logger: Logger
+    ) {
         self.configuration = configuration
         self.handler = handler
+        self.webSocketHandler = webSocketHandler
         self.logger = logger
         // Room past the slice for its chunk framing (size line, CRLFs, the last chunk).
         scratch = UnsafeMutableRawPointer.allocate(byteCount: Int(TB_LWS_PRE) + Self.scratchCapacity + 32, alignment: 16)
@@ -115,6 +128,14 @@ final class ServerLoop: @unchecked Sendable {
             } else {
                 callback()
             }
+        case .webSocketWrite(let id):
+            if let socket = sockets[id] { lws_callback_on_writable(socket.wsi) }
+        case .webSocketClose(let id, let code, let reason):
+            if let socket = sockets[id] { close(socket, code: code, reason: reason) }
+        case .webSocketTick(let id, let delay):
+            if let socket = sockets[id] { armTimer(socket.wsi, after: delay) }
+        case .closeAllWebSockets:
+            closeAllWebSockets()
         }
     }
 
@@ -130,8 +151,12 @@ final class ServerLoop: @unchecked Sendable {
     }
 
     func armTimer(_ exchange: Exchange, after interval: Duration) {
+        armTimer(exchange.wsi, after: interval)
+    }
+
+    func armTimer(_ wsi: OpaquePointer, after interval: Duration) {
         let micros = max(1000, interval.components.seconds * 1_000_000 + interval.components.attoseconds / 1_000_000_000_000)
-        lws_set_timer_usecs(exchange.wsi, lws_usec_t(micros))
+        lws_set_timer_usecs(wsi, lws_usec_t(micros))
     }
 
     /// The exchange ended before its response did: tell whoever is producing it.
@@ -143,7 +168,7 @@ final class ServerLoop: @unchecked Sendable {
     }
 
     var hasUnflushedResponses: Bool {
-        exchanges.values.contains { $0.phase != .receiving && $0.phase != .awaitingResponse }
+        exchanges.values.contains { $0.phase != .receiving && $0.phase != .awaitingResponse } || !sockets.isEmpty
     }
 }
 

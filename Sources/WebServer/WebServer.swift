@@ -13,8 +13,12 @@ public final class WebServer: Sendable {
     private let stopped = Mutex<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
 
-    public init(configuration: WebServerConfiguration, handler: any HTTPHandler, logger: Logger) {
-        loop = ServerLoop(configuration: configuration, handler: handler, logger: logger)
+    /// - Parameter webSocketHandler: decides WebSocket upgrades; without one they are refused.
+    public init(
+        configuration: WebServerConfiguration, handler: any HTTPHandler, webSocketHandler: (any WebSocketHandler)? = nil,
+        logger: Logger
+    ) {
+        loop = ServerLoop(configuration: configuration, handler: handler, webSocketHandler: webSocketHandler, logger: logger)
     }
 
     public var configuration: WebServerConfiguration { loop.configuration }
@@ -44,6 +48,7 @@ public final class WebServer: Sendable {
         }
         guard !alreadyStopped, loop.context != nil else { return }
         loop.flushDeadline.withLock { $0 = ContinuousClock.now.advanced(by: flushTimeout) }
+        loop.post(.closeAllWebSockets)
         loop.stopRequested.store(true, ordering: .releasing)
         // lws_service may sleep until the next event; keep poking it until the thread is out.
         while finished.wait(timeout: .now() + .milliseconds(20)) == .timedOut {

@@ -14,11 +14,14 @@ public struct WebServerConfiguration: Sendable {
     public var maxPendingBytes: Int
     /// Request headers lws does not know by token that handlers may read (lower case).
     public var customHeaders: [String]
+    /// A WebSocket message (fragments together) over this closes the connection with 1009.
+    public var maxWebSocketMessageBytes: Int
 
     public init(
         host: String = "0.0.0.0", port: Int = 8080, webRoot: String? = "web", maxBodyBytes: Int = 1 << 20,
         maxHeaderBytes: Int = 16 * 1024, maxPendingBytes: Int = 8 << 20,
-        customHeaders: [String] = ["last-event-id", "prefer", "x-api-key", "x-request-id", "x-stream-id"]
+        customHeaders: [String] = ["last-event-id", "prefer", "x-api-key", "x-request-id", "x-stream-id"],
+        maxWebSocketMessageBytes: Int = 65536
     ) {
         self.host = host
         self.port = port
@@ -27,5 +30,6 @@ public struct WebServerConfiguration: Sendable {
         self.maxHeaderBytes = maxHeaderBytes
         self.maxPendingBytes = maxPendingBytes
         self.customHeaders = customHeaders
+        self.maxWebSocketMessageBytes = maxWebSocketMessageBytes
     }
 }

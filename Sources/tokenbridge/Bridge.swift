@@ -1,6 +1,8 @@
 import AMQP
 import BridgeConfig
 import BridgeCore
+import Centrifuge
+import ChannelBridge
 import Curl
 import HTTPIngress
 import Logging
@@ -17,6 +19,7 @@ struct Bridge {
     let client: any LLMClient
     let pipeline: Pipeline
     let server: WebServer
+    let channels: ChannelServer
     let queueIngress: RabbitMQIngress?
 
     init(configuration: BridgeConfiguration) throws {
@@ -48,24 +51,29 @@ struct Bridge {
                 maxConcurrentStreams: configuration.pipeline.maxConcurrentStreams, defaultModel: llm.model,
                 forceModel: llm.forceModel, retention: configuration.pipeline.retention),
             logger: logger)
-        queueIngress = try Self.makeQueueIngress(configuration, pipeline: pipeline, logger: logger)
+        channels = Self.makeChannelServer(configuration, logger: logger)
+        let defaultSinks = Self.defaultSinks(configuration, channels: channels)
+        queueIngress = try Self.makeQueueIngress(configuration, pipeline: pipeline, defaultSinks: defaultSinks, logger: logger)
         let serverSettings = configuration.server
         let ingress = HTTPIngress(
             configuration: HTTPIngressConfiguration(
                 apiKeys: serverSettings.apiKeys, allowedOrigins: serverSettings.allowedOrigins,
                 sseKeepalive: serverSettings.sseKeepalive),
-            pipeline: pipeline, client: client, dependencies: queueIngress.map { [$0] } ?? [], logger: logger)
+            pipeline: pipeline, client: client, dependencies: queueIngress.map { [$0] } ?? [], defaultSinks: defaultSinks,
+            logger: logger)
         server = WebServer(
             configuration: WebServerConfiguration(
                 host: serverSettings.host, port: serverSettings.port, webRoot: serverSettings.webRoot,
                 maxBodyBytes: serverSettings.limits.maxBodyBytes, maxHeaderBytes: serverSettings.limits.maxHeaderBytes,
-                maxPendingBytes: serverSettings.limits.maxPendingBytes),
-            handler: ingress, logger: logger)
+                maxPendingBytes: serverSettings.limits.maxPendingBytes,
+                maxWebSocketMessageBytes: configuration.channels.maxMessageBytes),
+            handler: ingress, webSocketHandler: channels, logger: logger)
     }
 
     /// Serves until SIGINT/SIGTERM, then stops: no new streams, running ones finish or end with a
     /// terminal event within the grace period, queued responses flush, the server closes last.
     func runUntilSignalled() async throws {
+        channels.start()
         try server.start()
         try queueIngress?.start()
         logger.info(
@@ -89,13 +97,37 @@ struct Bridge {
             StreamFailure(code: .shutdown, message: "The bridge shut down before the answer was complete."))
         queueIngress?.shutdown(timeout: .seconds(5))
         server.stop(flushTimeout: .seconds(2))
+        channels.stop()
         curl?.shutdown()
         logger.info("stopped")
     }
 
+    /// The embedded channel server (`/connection/websocket`) and its hub.
+    private static func makeChannelServer(_ configuration: BridgeConfiguration, logger: Logger) -> ChannelServer {
+        let settings = configuration.channels
+        let session = SessionConfiguration(
+            pingInterval: settings.pingInterval, pongTimeout: settings.pongTimeout, connectTimeout: settings.connectTimeout,
+            maxSubscriptions: settings.maxSubscriptions, maxQueuedBytes: settings.maxQueuedBytes,
+            maxQueuedMessages: settings.maxQueuedMessages)
+        let hub = ChannelHub.Configuration(
+            historySize: settings.historySize, historyTTL: settings.historyTTL,
+            recoveryLimit: settings.recoveryLimit > 0 ? settings.recoveryLimit : nil)
+        return ChannelServer(
+            configuration: ChannelServerConfiguration(
+                streamPrefix: settings.prefix, hub: hub, session: session, allowedOrigins: settings.allowedOrigins,
+                maxConnections: settings.maxConnections),
+            authorizer: InsecureAuthorizer(publishNamespaces: Set(settings.clientPublishNamespaces)), logger: logger)
+    }
+
+    /// `sinks.default`: for now the embedded channel server when it is listed.
+    private static func defaultSinks(_ configuration: BridgeConfiguration, channels: ChannelServer) -> DefaultSinks {
+        guard configuration.sinks.default.contains(.websocket) else { return .none }
+        return DefaultSinks { uid in [channels.sink(for: uid)] }
+    }
+
     /// The RabbitMQ ingress when `ingress.rabbitmq.enabled`, with its response-queue sink.
     private static func makeQueueIngress(
-        _ configuration: BridgeConfiguration, pipeline: Pipeline, logger: Logger
+        _ configuration: BridgeConfiguration, pipeline: Pipeline, defaultSinks: DefaultSinks, logger: Logger
     ) throws -> RabbitMQIngress? {
         let settings = configuration.ingress.rabbitmq
         guard settings.enabled else { return nil }
@@ -117,7 +149,8 @@ struct Bridge {
             format: RabbitMQIngressConfiguration.Format(rawValue: sink.format.rawValue) ?? .json,
             queueExpires: sink.queueExpires, deliveryMode: sink.deliveryMode == .transient ? .transient : .persistent,
             coalesceWindow: sink.coalesceWindow)
-        return try RabbitMQIngress(configuration: ingress, connection: connection, pipeline: pipeline, logger: logger)
+        return try RabbitMQIngress(
+            configuration: ingress, connection: connection, pipeline: pipeline, defaultSinks: defaultSinks, logger: logger)
     }
 }
 

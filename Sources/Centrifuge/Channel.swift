@@ -1,0 +1,54 @@
+import BridgeCore
+import Synchronization
+
+/// One channel: its stream position (epoch and top offset), bounded history, and subscribers.
+final class Channel: Sendable {
+    struct State {
+        var epoch: String
+        /// An epoch the channel had before, under which nothing was ever published: a client that
+        /// subscribed then (before a stream started) still recovers under the stream's epoch.
+        var emptyPriorEpoch: String?
+        var top: UInt64 = 0
+        var history: HistoryRing
+        var lastPublish: ContinuousClock.Instant?
+        var subscribers: [ObjectIdentifier: any ChannelSubscriber] = [:]
+        /// Idempotency keys of recent publishes (server API), with when they were used.
+        var idempotency: [String: (offset: UInt64, at: ContinuousClock.Instant)] = [:]
+    }
+
+    let name: String
+    let state: Mutex<State>
+
+    init(name: String, historySize: Int) {
+        self.name = name
+        state = Mutex(State(epoch: Channel.newEpoch(), history: HistoryRing(capacity: historySize)))
+    }
+
+    /// 8 random letters, as Centrifugo's memory engine makes them.
+    static func newEpoch() -> String {
+        let letters = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
+        var generator = SystemRandomNumberGenerator()
+        var value = generator.next() as UInt64
+        var characters = [UInt8](repeating: 0, count: 8)
+        for index in 0..<8 {
+            characters[index] = letters[Int(value % 52)]
+            value /= 52
+        }
+        return String(decoding: characters, as: UTF8.self)
+    }
+}
+
+/// What a subscribe found: the channel's position and, when recovering, what was missed.
+public struct SubscribeOutcome: Sendable {
+    public var epoch: String
+    public var offset: UInt64
+    public var recovered: Bool
+    public var publications: [Publication]
+}
+
+/// A page of history.
+public struct HistoryPage: Sendable {
+    public var epoch: String
+    public var offset: UInt64
+    public var publications: [Publication]
+}

@@ -1,0 +1,216 @@
+import BridgeCore
+import Synchronization
+
+/// Every channel of the embedded server: publishing (fan-out to subscribers, history),
+/// subscribing with recovery, history and presence queries. No I/O: subscribers enqueue.
+///
+/// Lock order: the hub's map, then a channel, then a subscriber's own lock; never the other way.
+public final class ChannelHub: Sendable {
+    public struct Configuration: Sendable {
+        /// Publications kept per channel.
+        public var historySize: Int
+        /// History is dropped this long after a channel's last publication.
+        public var historyTTL: Duration
+        /// The most publications a recovering subscribe returns; beyond, it is not recovered.
+        public var recoveryLimit: Int
+        /// How long an idempotency key of the server API is remembered.
+        public var idempotencyWindow: Duration
+
+        public init(
+            historySize: Int = 10_000, historyTTL: Duration = .seconds(600), recoveryLimit: Int? = nil,
+            idempotencyWindow: Duration = .seconds(300)
+        ) {
+            self.historySize = historySize
+            self.historyTTL = historyTTL
+            self.recoveryLimit = recoveryLimit ?? historySize
+            self.idempotencyWindow = idempotencyWindow
+        }
+    }
+
+    public let configuration: Configuration
+    private let channels = Mutex<[String: Channel]>([:])
+    private let publishedCount = Atomic<Int>(0)
+
+    public init(configuration: Configuration = Configuration()) {
+        self.configuration = configuration
+    }
+
+    /// Publications accepted so far (for metrics).
+    public var publications: Int { publishedCount.load(ordering: .relaxed) }
+
+    private func channel(_ name: String, create: Bool) -> Channel? {
+        channels.withLock { channels in
+            if let existing = channels[name] { return existing }
+            guard create else { return nil }
+            let channel = Channel(name: name, historySize: configuration.historySize)
+            channels[name] = channel
+            return channel
+        }
+    }
+
+    // MARK: - Publishing
+
+    /// Publishes at the next offset (the server API, client publishes). A repeated
+    /// `idempotencyKey` within the window publishes nothing and returns the first offset.
+    @discardableResult
+    public func publish(
+        channel name: String, data: [UInt8], tags: [(key: String, value: String)] = [], idempotencyKey: String? = nil,
+        skipHistory: Bool = false
+    ) -> StreamPosition {
+        guard let channel = channel(name, create: true) else { return StreamPosition(offset: 0, epoch: "") }
+        let now = ContinuousClock.now
+        return channel.state.withLock { state in
+            if let key = idempotencyKey {
+                state.idempotency = state.idempotency.filter { now - $0.value.at < configuration.idempotencyWindow }
+                if let earlier = state.idempotency[key] { return StreamPosition(offset: earlier.offset, epoch: state.epoch) }
+            }
+            let offset = state.top + 1
+            let publication = Publication(channel: name, offset: skipHistory ? 0 : offset, data: data, tags: tags)
+            if !skipHistory {
+                state.top = offset
+                state.history.append(publication)
+                state.lastPublish = now
+            }
+            if let key = idempotencyKey { state.idempotency[key] = (offset, now) }
+            deliver(publication, to: state.subscribers, channel: name)
+            return StreamPosition(offset: skipHistory ? 0 : offset, epoch: state.epoch)
+        }
+    }
+
+    /// Publishes a stream's event at its seq under its run's epoch. A new epoch starts the
+    /// channel over (a rerun): history from the old run goes, recovering clients of it are told
+    /// they must start again.
+    public func publishStream(channel name: String, epoch: String, seq: UInt64, data: [UInt8], delta: StreamDelta? = nil) {
+        guard let channel = channel(name, create: true) else { return }
+        channel.state.withLock { state in
+            if state.epoch != epoch {
+                state.emptyPriorEpoch = state.top == 0 ? state.epoch : nil
+                state.epoch = epoch
+                state.top = 0
+                state.history.removeAll()
+            }
+            // A seq at or below the top was published already (never twice).
+            guard seq > state.top else { return }
+            let publication = Publication(channel: name, offset: seq, data: data, delta: delta)
+            state.top = seq
+            state.history.append(publication)
+            state.lastPublish = .now
+            deliver(publication, to: state.subscribers, channel: name)
+        }
+    }
+
+    private func deliver(_ publication: Publication, to subscribers: [ObjectIdentifier: any ChannelSubscriber], channel: String) {
+        publishedCount.add(1, ordering: .relaxed)
+        for subscriber in subscribers.values { subscriber.channel(channel, didPublish: publication) }
+    }
+
+    // MARK: - Subscribing
+
+    /// Subscribes and computes the recovery in one step under the channel's lock, then runs
+    /// `reply` still under it, so the subscribe reply is queued before any live publication.
+    ///
+    /// - Parameter recover: the client's last position; nil subscribes from the top.
+    public func subscribe(
+        _ subscriber: any ChannelSubscriber, to name: String, recover: StreamPosition?, reply: (SubscribeOutcome) -> Void
+    ) {
+        guard let channel = channel(name, create: true) else { return }
+        channel.state.withLock { state in
+            var outcome = SubscribeOutcome(epoch: state.epoch, offset: state.top, recovered: false, publications: [])
+            if let position = recover { outcome = recovery(from: position, in: state) }
+            state.subscribers[ObjectIdentifier(subscriber)] = subscriber
+            reply(outcome)
+        }
+    }
+
+    /// Centrifugo's rule: recovered when the epoch matches (or none was given) and the missed
+    /// publications from just after `position` up to the top are all still in history and within
+    /// the recovery limit. A partial catch-up is never returned.
+    private func recovery(from position: StreamPosition, in state: Channel.State) -> SubscribeOutcome {
+        var outcome = SubscribeOutcome(epoch: state.epoch, offset: state.top, recovered: false, publications: [])
+        let epochMatches = position.epoch.isEmpty || position.epoch == state.epoch || position.epoch == state.emptyPriorEpoch
+        guard epochMatches else { return outcome }
+        guard position.offset < state.top else {
+            outcome.recovered = position.offset == state.top
+            return outcome
+        }
+        let missed = state.history.after(position.offset)
+        guard let first = missed.first, first.offset == position.offset + 1, missed.count <= configuration.recoveryLimit,
+            missed.last?.offset == state.top
+        else { return outcome }
+        outcome.recovered = true
+        outcome.publications = missed
+        return outcome
+    }
+
+    public func unsubscribe(_ subscriber: any ChannelSubscriber, from name: String) {
+        guard let channel = channel(name, create: false) else { return }
+        channel.state.withLock { $0.subscribers[ObjectIdentifier(subscriber)] = nil }
+    }
+
+    // MARK: - Queries
+
+    /// `limit` 0: only the position; -1 (or above the recovery limit): as many as the limit
+    /// allows; N: the first N (newest first when `reverse`). `since` must name this epoch (112).
+    public func history(channel name: String, limit: Int, since: StreamPosition?, reverse: Bool) -> Result<HistoryPage, ReplyError> {
+        guard let channel = channel(name, create: false) else {
+            return .success(HistoryPage(epoch: Channel.newEpoch(), offset: 0, publications: []))
+        }
+        return channel.state.withLock { state in
+            if let since, !since.epoch.isEmpty, since.epoch != state.epoch { return .failure(.unrecoverablePosition) }
+            var selected = state.history.all
+            if let since {
+                selected = reverse ? selected.filter { $0.offset < since.offset } : selected.filter { $0.offset > since.offset }
+            }
+            if reverse { selected.reverse() }
+            let cap = limit < 0 ? configuration.recoveryLimit : min(limit, configuration.recoveryLimit)
+            return .success(HistoryPage(epoch: state.epoch, offset: state.top, publications: Array(selected.prefix(cap))))
+        }
+    }
+
+    public func removeHistory(channel name: String) {
+        channel(name, create: false)?.state.withLock { $0.history.removeAll() }
+    }
+
+    public func presence(channel name: String) -> [ClientInfo] {
+        channel(name, create: false)?.state.withLock { $0.subscribers.values.map(\.clientInfo) } ?? []
+    }
+
+    /// Channels with at least one subscriber, and how many clients each has.
+    public func activeChannels() -> [(name: String, clients: Int)] {
+        let all = channels.withLock { Array($0.values) }
+        return all.compactMap { channel in
+            let count = channel.state.withLock { $0.subscribers.count }
+            return count > 0 ? (channel.name, count) : nil
+        }
+    }
+
+    public var channelCount: Int { channels.withLock { $0.count } }
+
+    // MARK: - Upkeep
+
+    /// Drops history that outlived `historyTTL`, and channels with neither history nor subscribers.
+    public func sweep(now: ContinuousClock.Instant = .now) {
+        let all = channels.withLock { Array($0.values) }
+        var idle: [String] = []
+        for channel in all {
+            let empty = channel.state.withLock { state -> Bool in
+                if let last = state.lastPublish, now - last >= configuration.historyTTL {
+                    state.history.removeAll()
+                    state.lastPublish = nil
+                }
+                state.idempotency = state.idempotency.filter { now - $0.value.at < configuration.idempotencyWindow }
+                return state.subscribers.isEmpty && state.history.isEmpty && state.idempotency.isEmpty
+            }
+            if empty { idle.append(channel.name) }
+        }
+        guard !idle.isEmpty else { return }
+        channels.withLock { channels in
+            for name in idle {
+                // Subscribed again in the meantime? Keep it.
+                if let channel = channels[name], channel.state.withLock({ $0.subscribers.isEmpty && $0.history.isEmpty }) {
+                    channels[name] = nil
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import BridgeCore
+
+/// One message in a channel: raw JSON data at an offset. The push frame that carries it to
+/// subscribers is encoded once and shared by all of them.
+public final class Publication: Sendable {
+    public let channel: String
+    public let offset: UInt64
+    /// Raw JSON, sent as it is (`data` is embedded JSON in protocol v2, never base64).
+    public let data: [UInt8]
+    public let tags: [(key: String, value: String)]
+    /// For a stream's text delta: what a slow subscriber's backlog needs to merge deltas.
+    public let delta: StreamDelta?
+    /// `{"push":{"channel":…,"pub":{…}}}`.
+    public let push: [UInt8]
+
+    public init(
+        channel: String, offset: UInt64, data: [UInt8], tags: [(key: String, value: String)] = [], delta: StreamDelta? = nil
+    ) {
+        self.channel = channel
+        self.offset = offset
+        self.data = data
+        self.tags = tags
+        self.delta = delta
+        var writer = JSONWriter(capacity: data.count + channel.utf8.count + 48)
+        writer.beginObject()
+        writer.key("push")
+        writer.beginObject()
+        writer.key("channel")
+        writer.string(channel)
+        writer.key("pub")
+        Self.writeBody(data: data, offset: offset, tags: tags, to: &writer)
+        writer.endObject()
+        writer.endObject()
+        push = writer.bytes
+    }
+
+    /// The publication object as replies and the history API show it.
+    public func write(to writer: inout JSONWriter) {
+        Self.writeBody(data: data, offset: offset, tags: tags, to: &writer)
+    }
+
+    private static func writeBody(data: [UInt8], offset: UInt64, tags: [(key: String, value: String)], to writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.key("data")
+        writer.raw(data)
+        if offset > 0 {
+            writer.key("offset")
+            writer.int(Int(clamping: offset))
+        }
+        if !tags.isEmpty {
+            writer.key("tags")
+            writer.beginObject()
+            for (key, value) in tags {
+                writer.key(key)
+                writer.string(value)
+            }
+            writer.endObject()
+        }
+        writer.endObject()
+    }
+}
+
+/// The text delta a publication carries (seqs `from...to`), and how merged ones are written.
+public struct StreamDelta: Sendable, Equatable {
+    public var uid: String
+    public var from: Int
+    public var to: Int
+    public var text: String
+
+    public init(uid: String, from: Int, to: Int, text: String) {
+        self.uid = uid
+        self.from = from
+        self.to = to
+        self.text = text
+    }
+
+    /// This delta followed by `next`, as one publication: data says which seqs it covers.
+    func merged(with next: StreamDelta, channel: String) -> Publication {
+        let delta = StreamDelta(uid: uid, from: from, to: next.to, text: text + next.text)
+        var writer = JSONWriter(capacity: delta.text.utf8.count + uid.utf8.count + 96)
+        writer.beginObject()
+        writer.key("uid")
+        writer.string(uid)
+        writer.key("seq")
+        writer.int(delta.to)
+        writer.key("seq_from")
+        writer.int(delta.from)
+        writer.key("seq_to")
+        writer.int(delta.to)
+        writer.key("type")
+        writer.string("delta")
+        writer.key("text")
+        writer.string(delta.text)
+        writer.key("done")
+        writer.bool(false)
+        writer.endObject()
+        return Publication(channel: channel, offset: UInt64(delta.to), data: writer.bytes, delta: delta)
+    }
+}

@@ -1,0 +1,79 @@
+import BridgeCore
+import Centrifuge
+import Logging
+import Synchronization
+import WebServer
+
+/// The embedded channel server: Centrifugo's client protocol on `/connection/websocket`, the
+/// hub every stream publishes into, and the sink that does that publishing.
+public final class ChannelServer: WebSocketHandler, Sendable {
+    public let configuration: ChannelServerConfiguration
+    public let hub: ChannelHub
+    public let registry = ClientRegistry()
+    let authorizer: any ChannelAuthorizer
+    let logger: Logger
+    private let rpcHandler: ClientSession.RPCHandler?
+    private let sweeper = Mutex<Task<Void, Never>?>(nil)
+
+    public init(
+        configuration: ChannelServerConfiguration, authorizer: any ChannelAuthorizer, logger: Logger,
+        rpcHandler: ClientSession.RPCHandler? = nil
+    ) {
+        self.configuration = configuration
+        hub = ChannelHub(configuration: configuration.hub)
+        self.authorizer = authorizer
+        self.logger = logger
+        self.rpcHandler = rpcHandler
+    }
+
+    /// Starts the history sweeper (expired history, empty channels).
+    public func start() {
+        let hub = self.hub
+        sweeper.withLock { task in
+            guard task == nil else { return }
+            task = Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(5))
+                    hub.sweep()
+                }
+            }
+        }
+    }
+
+    public func stop() {
+        sweeper.withLock { task in
+            task?.cancel()
+            task = nil
+        }
+    }
+
+    /// The sink that publishes a stream's events into its channel.
+    public func sink(for uid: String) -> any EventSink {
+        WebSocketSink(hub: hub, channel: configuration.streamPrefix + uid)
+    }
+
+    // MARK: - WebSocketHandler
+
+    public func upgrade(_ request: HTTPRequest, connection: WebSocketConnection) -> WebSocketUpgrade {
+        guard request.path == configuration.path else {
+            return .refuse(HTTPResponse(status: 404, text: "No WebSocket endpoint at \(request.path)."))
+        }
+        if let origin = request.header("origin"), !originAllowed(origin) {
+            logger.info("WebSocket refused: origin not allowed", metadata: ["http.origin": "\(origin)"])
+            return .refuse(HTTPResponse(status: 403, text: "Origin \(origin) is not allowed."))
+        }
+        let transport = WebSocketTransport(connection: connection)
+        let session = ClientSession(
+            hub: hub, configuration: configuration.session, authorizer: authorizer, transport: transport, registry: registry,
+            rpcHandler: rpcHandler)
+        if registry.count >= configuration.maxConnections {
+            // Accepted only to be told why, in the protocol's own terms (terminal for the SDKs).
+            transport.close(.connectionLimit)
+        }
+        return .accept(WebSocketClientSession(session: session))
+    }
+
+    private func originAllowed(_ origin: String) -> Bool {
+        configuration.allowedOrigins.contains { $0 == "*" || $0.caseInsensitiveCompare(origin) == .orderedSame }
+    }
+}

@@ -1,0 +1,27 @@
+import BridgeCore
+import Centrifuge
+import Synchronization
+
+/// Publishes one stream's events into its channel `<prefix><uid>`: offset = seq, epoch = the run's
+/// epoch, data = the stream event. Never blocks: the hub only appends and enqueues.
+final class WebSocketSink: EventSink {
+    let name = "websocket"
+    private let hub: ChannelHub
+    private let channel: String
+    private let epoch = Mutex<String?>(nil)
+
+    init(hub: ChannelHub, channel: String) {
+        self.hub = hub
+        self.channel = channel
+    }
+
+    func deliver(_ event: StreamEvent) {
+        let epoch = self.epoch.withLock { current -> String in
+            if case .start(let runEpoch, _) = event.kind { current = runEpoch }
+            return current ?? ""
+        }
+        var delta: StreamDelta?
+        if case .delta(let text) = event.kind { delta = StreamDelta(uid: event.uid, from: event.seq, to: event.seq, text: text) }
+        hub.publishStream(channel: channel, epoch: epoch, seq: UInt64(event.seq), data: event.jsonBytes(), delta: delta)
+    }
+}
