@@ -114,30 +114,30 @@ extension ServerLoop {
     }
 
     /// Writes a whole response from inside a callback (a refused upgrade); false if lws refused.
+    /// The head is written by hand: lws would use HTTP/1.0 on an upgrade, which WebSocket
+    /// clients reject as not a valid handshake answer.
     func writeImmediately(_ response: HTTPResponse, wsi: OpaquePointer) -> Bool {
-        let start = scratch.advanced(by: Int(TB_LWS_PRE)).assumingMemoryBound(to: UInt8.self)
-        let end = start.advanced(by: Self.scratchCapacity)
-        var cursor: UnsafeMutablePointer<UInt8>? = start
-        let body = response.body
-        guard
-            lws_add_http_common_headers(
-                wsi, UInt32(response.head.status), response.head.contentType, lws_filepos_t(body.count), &cursor, end) == 0
-        else { return false }
-        for (name, value) in response.head.headers {
-            let key = name.lowercased() + ":"
-            let added = key.withCString { keyPointer in
-                keyPointer.withMemoryRebound(to: UInt8.self, capacity: key.utf8.count + 1) {
-                    lws_add_http_header_by_name(wsi, $0, value, Int32(value.utf8.count), &cursor, end)
-                }
-            }
-            guard added == 0 else { return false }
-        }
-        guard lws_finalize_write_http_header(wsi, start, &cursor, end) == 0 else { return false }
-        guard !body.isEmpty else { return true }
-        var copy = [UInt8](repeating: 0, count: Int(TB_LWS_PRE)) + body
-        return copy.withUnsafeMutableBufferPointer { buffer in
+        var head = "HTTP/1.1 \(response.head.status) \(Self.reasonPhrase(response.head.status))\r\n"
+        head += "content-type: \(response.head.contentType)\r\ncontent-length: \(response.body.count)\r\n"
+        for (name, value) in response.head.headers { head += "\(name.lowercased()): \(value)\r\n" }
+        head += "connection: close\r\n\r\n"
+        var bytes = [UInt8](repeating: 0, count: Int(TB_LWS_PRE)) + Array(head.utf8) + response.body
+        let length = bytes.count - Int(TB_LWS_PRE)
+        return bytes.withUnsafeMutableBufferPointer { buffer in
             guard let base = buffer.baseAddress else { return false }
-            return lws_write(wsi, base.advanced(by: Int(TB_LWS_PRE)), body.count, LWS_WRITE_HTTP_FINAL) >= 0
+            return lws_write(wsi, base.advanced(by: Int(TB_LWS_PRE)), length, LWS_WRITE_HTTP_FINAL) >= 0
+        }
+    }
+
+    static func reasonPhrase(_ status: Int) -> String {
+        switch status {
+        case 400: return "Bad Request"
+        case 401: return "Unauthorized"
+        case 403: return "Forbidden"
+        case 404: return "Not Found"
+        case 426: return "Upgrade Required"
+        case 503: return "Service Unavailable"
+        default: return "Error"
         }
     }
 
