@@ -11,6 +11,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
     ],
     targets: [
         // MARK: - C libraries (module map + shim.h only)
@@ -41,7 +42,7 @@ let package = Package(
             name: "HTTPIngress",
             dependencies: ["BridgeCore", "OpenAIWire", "WebServer", .product(name: "Logging", package: "swift-log")]),
         .target(name: "SimulatedModel", dependencies: ["BridgeCore"]),
-        .target(name: "Centrifuge", dependencies: ["BridgeCore"]),
+        .target(name: "Centrifuge", dependencies: ["BridgeCore", .product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "ChannelBridge",
             dependencies: ["BridgeCore", "Centrifuge", "WebServer", .product(name: "Logging", package: "swift-log")]),
@@ -76,7 +77,9 @@ let package = Package(
         .testTarget(name: "AMQPTests", dependencies: ["AMQP", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "SimulatedModelTests", dependencies: ["SimulatedModel", "BridgeCore"]),
         .testTarget(name: "RabbitMQBridgeTests", dependencies: ["RabbitMQBridge", "AMQP", "BridgeCore"]),
-        .testTarget(name: "CentrifugeTests", dependencies: ["Centrifuge", "BridgeCore"]),
+        .testTarget(
+            name: "CentrifugeTests",
+            dependencies: ["Centrifuge", "BridgeCore", .product(name: "Crypto", package: "swift-crypto")]),
     ],
     swiftLanguageModes: [.v6]
 )

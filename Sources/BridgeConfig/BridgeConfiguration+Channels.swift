@@ -70,7 +70,7 @@ extension BridgeConfiguration.Channels {
         public enum Mode: String, Sendable, CaseIterable {
             /// Anyone may connect and subscribe; for demos and trusted networks.
             case insecure
-            /// Connections need an HS256 JWT signed with `hmacSecret`.
+            /// Connections need a JWT (HS256, HS384 or HS512) signed with `hmacSecret`.
             case token
         }
 
@@ -80,12 +80,21 @@ extension BridgeConfiguration.Channels {
         /// Let clients subscribe to stream channels without a subscription token, since the random
         /// stream id already acts as a capability.
         public var allowAnonymousStreams: Bool
+        /// When set, tokens must carry this `aud` (or list it).
+        public var audience: String
+        /// When set, tokens must carry this `iss`.
+        public var issuer: String
 
         /// Defaults are the documented `channels.auth` section.
-        public init(mode: Mode = .insecure, hmacSecret: String = "", allowAnonymousStreams: Bool = true) {
+        public init(
+            mode: Mode = .insecure, hmacSecret: String = "", allowAnonymousStreams: Bool = true, audience: String = "",
+            issuer: String = ""
+        ) {
             self.mode = mode
             self.hmacSecret = hmacSecret
             self.allowAnonymousStreams = allowAnonymousStreams
+            self.audience = audience
+            self.issuer = issuer
         }
     }
 }

@@ -175,6 +175,8 @@ enum ConfigSchema {
                         .choice("mode", \.channels.auth.mode),
                         .string("hmac_secret", \.channels.auth.hmacSecret, secret: true),
                         .boolean("allow_anonymous_streams", \.channels.auth.allowAnonymousStreams),
+                        .string("audience", \.channels.auth.audience),
+                        .string("issuer", \.channels.auth.issuer),
                     ]),
                 .strings("allowed_origins", \.channels.allowedOrigins),
             ])

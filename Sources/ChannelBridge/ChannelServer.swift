@@ -47,6 +47,11 @@ public final class ChannelServer: WebSocketHandler, Sendable {
         }
     }
 
+    /// Centrifugo's server API over this hub, as HTTP routes (`/api`, `/api/<method>`).
+    public func apiRoutes(apiKey: String) -> ServerAPIRoutes {
+        ServerAPIRoutes(api: ServerAPI(hub: hub, registry: registry), apiKey: apiKey)
+    }
+
     /// The sink that publishes a stream's events into its channel.
     public func sink(for uid: String) -> any EventSink {
         WebSocketSink(hub: hub, channel: configuration.streamPrefix + uid)

@@ -20,7 +20,9 @@ public struct WebServerConfiguration: Sendable {
     public init(
         host: String = "0.0.0.0", port: Int = 8080, webRoot: String? = "web", maxBodyBytes: Int = 1 << 20,
         maxHeaderBytes: Int = 16 * 1024, maxPendingBytes: Int = 8 << 20,
-        customHeaders: [String] = ["last-event-id", "prefer", "x-api-key", "x-request-id", "x-stream-id"],
+        customHeaders: [String] = [
+            "last-event-id", "prefer", "x-api-key", "x-request-id", "x-stream-id", "x-centrifugo-error-mode",
+        ],
         maxWebSocketMessageBytes: Int = 65536
     ) {
         self.host = host

@@ -67,7 +67,8 @@ struct Bridge {
                 maxBodyBytes: serverSettings.limits.maxBodyBytes, maxHeaderBytes: serverSettings.limits.maxHeaderBytes,
                 maxPendingBytes: serverSettings.limits.maxPendingBytes,
                 maxWebSocketMessageBytes: configuration.channels.maxMessageBytes),
-            handler: ingress, webSocketHandler: channels, logger: logger)
+            handler: HTTPHandlerChain([ingress, channels.apiRoutes(apiKey: configuration.channels.apiKey)]),
+            webSocketHandler: channels, logger: logger)
     }
 
     /// Serves until SIGINT/SIGTERM, then stops: no new streams, running ones finish or end with a
@@ -116,7 +117,24 @@ struct Bridge {
             configuration: ChannelServerConfiguration(
                 streamPrefix: settings.prefix, hub: hub, session: session, allowedOrigins: settings.allowedOrigins,
                 maxConnections: settings.maxConnections),
-            authorizer: InsecureAuthorizer(publishNamespaces: Set(settings.clientPublishNamespaces)), logger: logger)
+            authorizer: authorizer(settings), logger: logger)
+    }
+
+    /// `channels.auth.mode`: anyone, or JWTs.
+    private static func authorizer(_ settings: BridgeConfiguration.Channels) -> any ChannelAuthorizer {
+        let namespaces = Set(settings.clientPublishNamespaces)
+        switch settings.auth.mode {
+        case .insecure:
+            return InsecureAuthorizer(publishNamespaces: namespaces)
+        case .token:
+            let auth = settings.auth
+            let verifier = JWTVerifier(
+                secret: auth.hmacSecret, audience: auth.audience.isEmpty ? nil : auth.audience,
+                issuer: auth.issuer.isEmpty ? nil : auth.issuer)
+            return TokenAuthorizer(
+                verifier: verifier, streamPrefix: settings.prefix, allowAnonymousStreams: auth.allowAnonymousStreams,
+                publishNamespaces: namespaces)
+        }
     }
 
     /// `sinks.default`: for now the embedded channel server when it is listed.

@@ -70,7 +70,7 @@ import Testing
 
     @Test func keyTableHasUniqueKeysAndVariables() {
         let keys = BridgeConfiguration.keys
-        #expect(keys.count == 76)
+        #expect(keys.count == 78)
         #expect(Set(keys.map(\.key)).count == keys.count)
         #expect(Set(keys.map(\.environmentVariable)).count == keys.count)
         let port = keys.first { $0.key == "server.port" }
