@@ -135,6 +135,10 @@ extension BridgeConfiguration {
                 !channels.auth.hmacSecret.isEmpty, "channels.auth.hmac_secret",
                 "must be set when channels.auth.mode is token",
                 blaming: "channels.auth.mode")
+            // RFC 7518 §3.2: an HMAC key shorter than the hash is guessable.
+            checker.require(
+                channels.auth.hmacSecret.isEmpty || channels.auth.hmacSecret.utf8.count >= 32, "channels.auth.hmac_secret",
+                "must be at least 32 bytes (RFC 7518 §3.2)")
         }
         checker.requireOrigins(channels.allowedOrigins, "channels.allowed_origins")
     }

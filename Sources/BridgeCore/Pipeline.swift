@@ -33,6 +33,9 @@ public final class Pipeline: Sendable {
         var idleWaiters: [CheckedContinuation<Void, Never>] = []
         var capacityObservers: [@Sendable () -> Void] = []
         var deadlineSweeper: Task<Void, Never>?
+        var started = 0
+        /// Streams ended, by terminal event type (`done`, `error`, `cancelled`).
+        var ended: [String: Int] = [:]
     }
 
     public let configuration: Configuration
@@ -48,6 +51,9 @@ public final class Pipeline: Sendable {
     }
 
     public var activeCount: Int { state.withLock { $0.active.count } }
+
+    /// Streams started so far, and ended by terminal type: for `/metrics`.
+    public var counts: (started: Int, ended: [String: Int]) { state.withLock { ($0.started, $0.ended) } }
 
     /// The model a request goes upstream with.
     public func model(for request: ChatRequest) -> String {
@@ -81,6 +87,7 @@ public final class Pipeline: Sendable {
                     code: "rate_limit_exceeded")
             }
             state.active[uid] = run
+            state.started += 1
             if deadline != nil, state.deadlineSweeper == nil {
                 state.deadlineSweeper = Task { [weak self] in await self?.sweepDeadlines() }
             }
@@ -173,6 +180,7 @@ public final class Pipeline: Sendable {
         let (idle, observers) = state.withLock { state -> (Bool, [@Sendable () -> Void]) in
             guard state.active[run.uid] === run else { return (false, []) }
             state.active[run.uid] = nil
+            state.ended[terminal.type, default: 0] += 1
             // A requeued run is not an answer: its prompt comes back to be answered again.
             if case .error(let failure) = terminal.kind, failure.code == .requeued {} else {
                 state.completed.record(uid: run.uid, StreamCompletion(epoch: run.epoch, terminalType: terminal.type, at: .now))
@@ -202,5 +210,16 @@ public final class Pipeline: Sendable {
             }
             if !anyLeft { return }
         }
+    }
+}
+
+extension Pipeline: MetricsSource {
+    public func writeMetrics(to metrics: inout MetricsText) {
+        let (started, ended) = counts
+        metrics.gauge("tokenbridge_streams_active", "Streams generating now.", Double(activeCount))
+        metrics.counter("tokenbridge_streams_started_total", "Streams started.", Double(started))
+        metrics.counters(
+            "tokenbridge_streams_ended_total", "Streams ended, by terminal event.",
+            ["done", "error", "cancelled"].map { ([("end", $0)], Double(ended[$0] ?? 0)) })
     }
 }

@@ -7,10 +7,20 @@ public final class ClientRegistry: Sendable {
     }
 
     private let sessions = Mutex<[String: Entry]>([:])
+    private let slow = Atomic<Int>(0)
+    private let accepted = Atomic<Int>(0)
 
     public init() {}
 
+    /// Connections closed for falling too far behind (3008), so far.
+    public var slowDisconnects: Int { slow.load(ordering: .relaxed) }
+    /// Connections opened so far.
+    public var connectionsOpened: Int { accepted.load(ordering: .relaxed) }
+
+    func noteSlow() { slow.add(1, ordering: .relaxed) }
+
     func add(_ session: ClientSession) {
+        accepted.add(1, ordering: .relaxed)
         sessions.withLock { $0[session.clientID] = Entry(session: session) }
     }
 

@@ -191,7 +191,10 @@ public final class ClientSession: ChannelSubscriber, @unchecked Sendable {
             state.queue.removeAll()
             return true
         }
-        if first { transport.close(disconnect) }
+        if first {
+            if disconnect == .slow { registry?.noteSlow() }
+            transport.close(disconnect)
+        }
     }
 
     func scheduleTick() {

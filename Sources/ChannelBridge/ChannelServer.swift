@@ -82,3 +82,19 @@ public final class ChannelServer: WebSocketHandler, Sendable {
         configuration.allowedOrigins.contains { $0 == "*" || $0.caseInsensitiveCompare(origin) == .orderedSame }
     }
 }
+
+extension ChannelServer: MetricsSource {
+    public func writeMetrics(to metrics: inout MetricsText) {
+        let sessions = registry.all()
+        metrics.gauge("tokenbridge_channel_connections", "Open WebSocket connections of the channel server.", Double(sessions.count))
+        metrics.counter("tokenbridge_channel_connections_total", "WebSocket connections opened.", Double(registry.connectionsOpened))
+        metrics.gauge(
+            "tokenbridge_channel_subscriptions", "Subscriptions held by those connections.",
+            Double(sessions.reduce(0) { $0 + $1.subscribedChannels.count }))
+        metrics.gauge("tokenbridge_channels", "Channels with history or subscribers.", Double(hub.channelCount))
+        metrics.counter("tokenbridge_channel_publications_total", "Publications accepted by the hub.", Double(hub.publications))
+        metrics.counter(
+            "tokenbridge_channel_slow_disconnects_total", "Connections closed for falling too far behind (3008).",
+            Double(registry.slowDisconnects))
+    }
+}

@@ -16,13 +16,17 @@ public final class HTTPIngress: HTTPHandler {
     let dependencies: [any DependencyHealth]
     /// Sinks each stream gets besides the caller's own response.
     let defaultSinks: DefaultSinks
+    /// What `/metrics` reports, besides the pipeline.
+    let metricsSources: [any MetricsSource]
     private let cors: CORSPolicy
 
     public init(
         configuration: HTTPIngressConfiguration, pipeline: Pipeline, client: any LLMClient,
-        dependencies: [any DependencyHealth] = [], defaultSinks: DefaultSinks = .none, logger: Logger
+        dependencies: [any DependencyHealth] = [], defaultSinks: DefaultSinks = .none,
+        metricsSources: [any MetricsSource] = [], logger: Logger
     ) {
         self.defaultSinks = defaultSinks
+        self.metricsSources = metricsSources
         self.configuration = configuration
         self.pipeline = pipeline
         self.client = client
@@ -39,6 +43,7 @@ public final class HTTPIngress: HTTPHandler {
         case "/v1/models": return ["GET": listModels]
         case "/ping": return ["GET": { $0.respond(HTTPResponse(status: 200, text: "pong")) }]
         case "/health": return ["GET": reportHealth]
+        case "/metrics": return ["GET": reportMetrics]
         default: return nil
         }
     }

@@ -57,6 +57,14 @@ extension HTTPIngress {
         }
     }
 
+    /// `GET /metrics`: Prometheus text.
+    func reportMetrics(_ context: RouteContext) {
+        var metrics = MetricsText()
+        pipeline.writeMetrics(to: &metrics)
+        for source in metricsSources { source.writeMetrics(to: &metrics) }
+        context.respond(HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", text: metrics.text))
+    }
+
     /// `GET /v1/models`: the model server's list, or the configured model when it cannot say.
     func listModels(_ context: RouteContext) {
         let client = self.client

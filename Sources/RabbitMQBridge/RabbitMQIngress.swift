@@ -240,3 +240,14 @@ public final class RabbitMQIngress: AMQPConnectionDelegate, DependencyHealth {
         return name.isEmpty ? "host" : name
     }
 }
+
+extension RabbitMQIngress: MetricsSource {
+    public func writeMetrics(to metrics: inout MetricsText) {
+        let status = connection.status
+        let (running, waiting) = state.withLock { ($0.inFlight.count, $0.waiting.count) }
+        metrics.gauge("tokenbridge_rabbitmq_connected", "1 while the broker connection is up.", status.state == .connected ? 1 : 0)
+        metrics.counter("tokenbridge_rabbitmq_sessions_total", "Broker sessions opened (more than one: reconnects).", Double(status.sessionsOpened))
+        metrics.gauge("tokenbridge_rabbitmq_prompts_running", "Queue prompts being answered.", Double(running))
+        metrics.gauge("tokenbridge_rabbitmq_prompts_waiting", "Queue prompts held back, unacked.", Double(waiting))
+    }
+}

@@ -60,7 +60,7 @@ struct Bridge {
                 apiKeys: serverSettings.apiKeys, allowedOrigins: serverSettings.allowedOrigins,
                 sseKeepalive: serverSettings.sseKeepalive),
             pipeline: pipeline, client: client, dependencies: queueIngress.map { [$0] } ?? [], defaultSinks: defaultSinks,
-            logger: logger)
+            metricsSources: [channels] + (queueIngress.map { [$0] } ?? []), logger: logger)
         server = WebServer(
             configuration: WebServerConfiguration(
                 host: serverSettings.host, port: serverSettings.port, webRoot: serverSettings.webRoot,
