@@ -64,6 +64,19 @@ async def from_the_start(channel: str) -> StreamPosition:
     return StreamPosition(offset=0, epoch="")
 
 
+async def subscribed(bridge, channel: str, from_start: bool = False, **client_options: Any):
+    """A connected SDK client subscribed to `channel` (recovering from the first publication
+    when `from_start`): (client, recorder, subscription)."""
+    client = Client(ws_url(bridge), **client_options)
+    recorder = Recorder()
+    options = {"get_state": from_the_start} if from_start else {}
+    subscription = client.new_subscription(channel, events=recorder, **options)
+    await client.connect()
+    await subscription.subscribe()
+    await subscription.ready(timeout=10)
+    return client, recorder, subscription
+
+
 def ws_url(bridge) -> str:
     return f"ws://127.0.0.1:{bridge.port}/connection/websocket"
 

@@ -8,9 +8,9 @@ import time
 
 import jwt
 import pytest
-from centrifuge import Client, SubscriptionEventHandler
+from centrifuge import Client
 
-from channels import ConnectionEvents, RawSocket, Recorder, from_the_start, post_stream, ws_url
+from channels import RawSocket, post_stream, subscribed, ws_url
 from conftest import unique_uid
 
 SECRET = "test-secret-for-hmac-" * 4  # 84 bytes: RFC 7518 wants at least the hash size
@@ -117,11 +117,7 @@ def test_an_expired_token_gets_109_and_the_sdk_refreshes_it(guarded):
 def test_anonymous_connections_reach_stream_channels_only(guarded):
     async def go():
         uid = unique_uid("anon")
-        client = Client(ws_url(guarded))
-        recorder = Recorder()
-        stream = client.new_subscription(f"stream_{uid}", events=recorder, get_state=from_the_start)
-        await client.connect()
-        await stream.subscribe()
+        client, recorder, _ = await subscribed(guarded, f"stream_{uid}", from_start=True)
         response = await post_stream(guarded, uid)
         await asyncio.wait_for(recorder.done.wait(), 10)
         assert recorder.text() == response.json()["choices"][0]["message"]["content"]

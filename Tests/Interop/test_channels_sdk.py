@@ -5,13 +5,10 @@ the whole stream exactly once; server pings keep the SDK connected while tokens 
 from __future__ import annotations
 
 import asyncio
-import json
-import uuid
 
 import pytest
-from centrifuge import Client
 
-from channels import ConnectionEvents, Recorder, from_the_start, post_stream, ws_url
+from channels import ConnectionEvents, post_stream, subscribed
 from conftest import unique_uid
 
 
@@ -30,11 +27,7 @@ def test_a_subscriber_gets_every_token_of_a_stream_in_order(start_bridge):
 
     async def run():
         uid = unique_uid("sdk")
-        client = Client(ws_url(bridge))
-        recorder = Recorder()
-        subscription = client.new_subscription(f"stream_{uid}", events=recorder)
-        await client.connect()
-        await subscription.subscribe()
+        client, recorder, _ = await subscribed(bridge, f"stream_{uid}")
         text = await answer_of(bridge, uid)
         await asyncio.wait_for(recorder.done.wait(), 15)
         await client.disconnect()
@@ -55,11 +48,7 @@ def test_a_late_subscriber_recovers_the_whole_stream_exactly_once(start_bridge):
         uid = unique_uid("late")
         post = asyncio.create_task(answer_of(bridge, uid))
         await asyncio.sleep(1.0)  # the stream is a second old when the subscriber arrives
-        client = Client(ws_url(bridge))
-        recorder = Recorder()
-        subscription = client.new_subscription(f"stream_{uid}", events=recorder, get_state=from_the_start)
-        await client.connect()
-        await subscription.subscribe()
+        client, recorder, _ = await subscribed(bridge, f"stream_{uid}", from_start=True)
         text = await post
         await asyncio.wait_for(recorder.done.wait(), 15)
         await client.disconnect()
@@ -77,11 +66,8 @@ def test_a_dropped_socket_reconnects_and_recovers_without_gap_or_duplicate(start
     async def run():
         uid = unique_uid("drop")
         events = ConnectionEvents()
-        client = Client(ws_url(bridge), events=events, min_reconnect_delay=0.1, max_reconnect_delay=0.5)
-        recorder = Recorder()
-        subscription = client.new_subscription(f"stream_{uid}", events=recorder, get_state=from_the_start)
-        await client.connect()
-        await subscription.subscribe()
+        client, recorder, _ = await subscribed(
+            bridge, f"stream_{uid}", from_start=True, events=events, min_reconnect_delay=0.1, max_reconnect_delay=0.5)
         post = asyncio.create_task(answer_of(bridge, uid))
         while len(recorder.publications) < 20:
             await asyncio.sleep(0.02)
@@ -107,11 +93,7 @@ def test_pings_keep_the_sdk_connected_through_30_seconds_of_streaming(start_brid
     async def run():
         uid = unique_uid("pings")
         events = ConnectionEvents()
-        client = Client(ws_url(bridge), events=events)
-        recorder = Recorder()
-        subscription = client.new_subscription(f"stream_{uid}", events=recorder, get_state=from_the_start)
-        await client.connect()
-        await subscription.subscribe()
+        client, recorder, _ = await subscribed(bridge, f"stream_{uid}", from_start=True, events=events)
         text = await answer_of(bridge, uid)
         await asyncio.wait_for(recorder.done.wait(), 15)
         await client.disconnect()

@@ -7,9 +7,7 @@ import asyncio
 
 import httpx
 import websockets
-from centrifuge import Client
-
-from channels import Recorder, from_the_start, post_stream, ws_url
+from channels import post_stream, subscribed, ws_url
 from conftest import unique_uid
 
 
@@ -36,11 +34,7 @@ def test_a_client_that_stops_reading_is_closed_and_delays_nobody(start_bridge):
         await stalled.recv()
         stalled.transport.pause_reading()
 
-        client = Client(ws_url(bridge))
-        recorder = Recorder()
-        subscription = client.new_subscription(f"stream_{uid}", events=recorder, get_state=from_the_start)
-        await client.connect()
-        await subscription.subscribe()
+        client, recorder, _ = await subscribed(bridge, f"stream_{uid}", from_start=True)
         response = await post_stream(bridge, uid)
         assert response.status_code == 200
         await asyncio.wait_for(recorder.done.wait(), 60)
@@ -70,12 +64,7 @@ def test_metrics_count_connections_subscriptions_and_publications(start_bridge):
 
     async def go():
         uid = unique_uid("metrics")
-        client = Client(ws_url(bridge))
-        recorder = Recorder()
-        subscription = client.new_subscription(f"stream_{uid}", events=recorder)
-        await client.connect()
-        await subscription.subscribe()
-        await subscription.ready(timeout=5)
+        client, recorder, _ = await subscribed(bridge, f"stream_{uid}")
         assert metric(bridge, "tokenbridge_channel_connections") == 1
         assert metric(bridge, "tokenbridge_channel_subscriptions") == 1
         before = metric(bridge, "tokenbridge_channel_publications_total")

@@ -14,7 +14,7 @@ from contextlib import redirect_stdout
 import pika
 import pytest
 
-from broker import Broker, assert_complete_run, last_run, messages, publish, read_stream, wait_for_queue
+from broker import Broker, assert_complete_run, publish, read_stream, wait_for_queue
 from conftest import amqp_config, unique_uid, wait_broker_up, wait_until
 
 PROMPT = "Tell me a joke."

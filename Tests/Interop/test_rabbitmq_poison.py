@@ -10,7 +10,7 @@ import uuid
 import pika
 import pytest
 
-from broker import Broker, dead_letters, messages, publish, read_stream
+from broker import Broker, dead_letters, publish, read_stream
 from conftest import amqp_config, unique_uid, wait_broker_up, wait_until
 
 MESSAGES = [{"role": "user", "content": "hello"}]

@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 from broker import Broker, Message, assert_complete_run, last_run, messages, publish, read_stream
-from conftest import amqp_config, launch_bridge, unique_uid, wait_broker_up, wait_until
+from conftest import amqp_config, unique_uid, wait_broker_up, wait_until
 
 MESSAGES = [{"role": "user", "content": "Explain streaming in detail."}]
 
