@@ -17,6 +17,9 @@ extension BridgeConfiguration {
         public var historyTTL: Duration
         /// The most publications one recovering subscribe returns; 0 = `historySize`.
         public var recoveryLimit: Int
+        /// History of all channels together at most; beyond it the least recently published
+        /// channels lose theirs first.
+        public var historyMaxBytes: Int
         /// Open WebSocket connections at most (more: close 3504).
         public var maxConnections: Int
         /// Subscriptions per connection at most (more: error 106).
@@ -38,7 +41,7 @@ extension BridgeConfiguration {
         public init(
             prefix: String = "stream_", apiKey: String = "", pingInterval: Duration = .seconds(25),
             pongTimeout: Duration = .seconds(8), connectTimeout: Duration = .seconds(10), historySize: Int = 10_000,
-            historyTTL: Duration = .seconds(600), recoveryLimit: Int = 0, maxConnections: Int = 10_000,
+            historyTTL: Duration = .seconds(600), recoveryLimit: Int = 0, historyMaxBytes: Int = 256 << 20, maxConnections: Int = 10_000,
             maxSubscriptions: Int = 128, maxQueuedBytes: Int = 4 << 20, maxQueuedMessages: Int = 20_000,
             maxMessageBytes: Int = 65_536, clientPublishNamespaces: [String] = [], auth: Auth = Auth(),
             allowedOrigins: [String] = ["*"]
@@ -51,6 +54,7 @@ extension BridgeConfiguration {
             self.historySize = historySize
             self.historyTTL = historyTTL
             self.recoveryLimit = recoveryLimit
+            self.historyMaxBytes = historyMaxBytes
             self.maxConnections = maxConnections
             self.maxSubscriptions = maxSubscriptions
             self.maxQueuedBytes = maxQueuedBytes

@@ -125,6 +125,7 @@ extension BridgeConfiguration {
         checker.require(channels.historySize, in: 1...1_000_000, "channels.history_size")
         checker.requirePositive(channels.historyTTL, "channels.history_ttl")
         checker.require(channels.recoveryLimit, in: 0...1_000_000, "channels.recovery_limit")
+        checker.require(channels.historyMaxBytes, in: (1 << 20)...(1 << 40), "channels.history_max_bytes")
         checker.require(channels.maxConnections, in: 1...1_000_000, "channels.max_connections")
         checker.require(channels.maxSubscriptions, in: 1...100_000, "channels.max_subscriptions")
         checker.require(channels.maxQueuedBytes, in: (64 << 10)...(1 << 30), "channels.max_queued_bytes")

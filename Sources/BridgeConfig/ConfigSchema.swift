@@ -163,6 +163,7 @@ enum ConfigSchema {
                 .integer("history_size", \.channels.historySize),
                 .duration("history_ttl", \.channels.historyTTL),
                 .integer("recovery_limit", \.channels.recoveryLimit),
+                .bytes("history_max_bytes", \.channels.historyMaxBytes),
                 .integer("max_connections", \.channels.maxConnections),
                 .integer("max_subscriptions", \.channels.maxSubscriptions),
                 .bytes("max_queued_bytes", \.channels.maxQueuedBytes),

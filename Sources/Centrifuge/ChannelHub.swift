@@ -15,21 +15,31 @@ public final class ChannelHub: Sendable {
         public var recoveryLimit: Int
         /// How long an idempotency key of the server API is remembered.
         public var idempotencyWindow: Duration
+        /// History of all channels together at most (estimated from the publications' sizes).
+        /// Beyond it, whole histories go, least recently published first, until 90% is left:
+        /// with the per-channel bounds alone, many long answers within `historyTTL` could hold
+        /// any amount of memory.
+        public var maxHistoryBytes: Int
 
         public init(
             historySize: Int = 10_000, historyTTL: Duration = .seconds(600), recoveryLimit: Int? = nil,
-            idempotencyWindow: Duration = .seconds(300)
+            idempotencyWindow: Duration = .seconds(300), maxHistoryBytes: Int = 256 << 20
         ) {
             self.historySize = historySize
             self.historyTTL = historyTTL
             self.recoveryLimit = recoveryLimit ?? historySize
             self.idempotencyWindow = idempotencyWindow
+            self.maxHistoryBytes = maxHistoryBytes
         }
     }
 
     public let configuration: Configuration
     private let channels = Mutex<[String: Channel]>([:])
     private let publishedCount = Atomic<Int>(0)
+    private let historyByteCount = Atomic<Int>(0)
+    private let evictedHistories = Atomic<Int>(0)
+    /// One thread trims at a time; the others go on publishing.
+    private let trimming = Atomic<Bool>(false)
 
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
@@ -37,6 +47,10 @@ public final class ChannelHub: Sendable {
 
     /// Publications accepted so far (for metrics).
     public var publications: Int { publishedCount.load(ordering: .relaxed) }
+    /// The estimated size of all history held, against `maxHistoryBytes`.
+    public var historyBytes: Int { historyByteCount.load(ordering: .relaxed) }
+    /// Channel histories dropped to stay within `maxHistoryBytes`.
+    public var historyEvictions: Int { evictedHistories.load(ordering: .relaxed) }
 
     private func channel(_ name: String, create: Bool) -> Channel? {
         channels.withLock { channels in
@@ -59,6 +73,7 @@ public final class ChannelHub: Sendable {
     ) -> StreamPosition {
         guard let channel = channel(name, create: true) else { return StreamPosition(offset: 0, epoch: "") }
         let now = ContinuousClock.now
+        defer { trimHistoryIfOverBudget() }
         return channel.state.withLock { state in
             if let key = idempotencyKey {
                 state.idempotency = state.idempotency.filter { now - $0.value.at < configuration.idempotencyWindow }
@@ -68,7 +83,7 @@ public final class ChannelHub: Sendable {
             let publication = Publication(channel: name, offset: skipHistory ? 0 : offset, data: data, tags: tags)
             if !skipHistory {
                 state.top = offset
-                state.history.append(publication)
+                keepingCount(&state.history) { $0.append(publication) }
                 state.lastPublish = now
             }
             if let key = idempotencyKey { state.idempotency[key] = (offset, now) }
@@ -82,18 +97,19 @@ public final class ChannelHub: Sendable {
     /// they must start again.
     public func publishStream(channel name: String, epoch: String, seq: UInt64, data: [UInt8], delta: StreamDelta? = nil) {
         guard let channel = channel(name, create: true) else { return }
+        defer { trimHistoryIfOverBudget() }
         channel.state.withLock { state in
             if state.epoch != epoch {
                 state.emptyPriorEpoch = state.top == 0 ? state.epoch : nil
                 state.epoch = epoch
                 state.top = 0
-                state.history.removeAll()
+                keepingCount(&state.history) { $0.removeAll() }
             }
             // A seq at or below the top was published already (never twice).
             guard seq > state.top else { return }
             let publication = Publication(channel: name, offset: seq, data: data, delta: delta)
             state.top = seq
-            state.history.append(publication)
+            keepingCount(&state.history) { $0.append(publication) }
             state.lastPublish = .now
             deliver(publication, to: state.subscribers, channel: name)
         }
@@ -168,7 +184,7 @@ public final class ChannelHub: Sendable {
     }
 
     public func removeHistory(channel name: String) {
-        channel(name, create: false)?.state.withLock { $0.history.removeAll() }
+        channel(name, create: false)?.state.withLock { state in keepingCount(&state.history) { $0.removeAll() } }
     }
 
     public func presence(channel name: String) -> [ClientInfo] {
@@ -195,7 +211,7 @@ public final class ChannelHub: Sendable {
         for channel in all {
             let empty = channel.state.withLock { state -> Bool in
                 if let last = state.lastPublish, now - last >= configuration.historyTTL {
-                    state.history.removeAll()
+                    keepingCount(&state.history) { $0.removeAll() }
                     state.lastPublish = nil
                 }
                 state.idempotency = state.idempotency.filter { now - $0.value.at < configuration.idempotencyWindow }
@@ -211,6 +227,45 @@ public final class ChannelHub: Sendable {
                     channels[name] = nil
                 }
             }
+        }
+    }
+
+    // MARK: - History budget
+
+    /// Changes a channel's history (under its lock) and carries the size change to the total.
+    private func keepingCount(_ history: inout HistoryRing, _ change: (inout HistoryRing) -> Void) {
+        let before = history.bytes
+        change(&history)
+        let delta = history.bytes - before
+        if delta != 0 { historyByteCount.add(delta, ordering: .relaxed) }
+    }
+
+    /// Over `maxHistoryBytes`: drops whole histories, least recently published first, down to
+    /// 90% of it. Called after a publish, outside any channel lock (the map lock comes first).
+    private func trimHistoryIfOverBudget() {
+        let budget = configuration.maxHistoryBytes
+        guard historyBytes > budget, !trimming.exchange(true, ordering: .acquiring) else { return }
+        defer { trimming.store(false, ordering: .releasing) }
+        let all = channels.withLock { Array($0.values) }
+        var candidates: [(channel: Channel, last: ContinuousClock.Instant?)] = []
+        for channel in all {
+            if let last = channel.state.withLock({ $0.history.isEmpty ? nil : Optional($0.lastPublish) }) {
+                candidates.append((channel, last))
+            }
+        }
+        // Never published (nil) sorts first; then the oldest.
+        candidates.sort { left, right in
+            switch (left.last, right.last) {
+            case (nil, _): return right.last != nil
+            case (_, nil): return false
+            case (let l?, let r?): return l < r
+            }
+        }
+        let target = budget / 10 * 9
+        for candidate in candidates {
+            guard historyBytes > target else { break }
+            candidate.channel.state.withLock { state in keepingCount(&state.history) { $0.removeAll() } }
+            evictedHistories.add(1, ordering: .relaxed)
         }
     }
 }

@@ -109,6 +109,11 @@ public final class ClientSession: ChannelSubscriber, @unchecked Sendable {
         }
     }
 
+    /// Whether frames are waiting to be taken (or a close).
+    public var hasQueuedOutput: Bool {
+        state.withLock { $0.closing != nil || !$0.queue.isEmpty }
+    }
+
     /// Pings, pong and connect deadlines, token expiry.
     public func tick() {
         let now = ContinuousClock.now

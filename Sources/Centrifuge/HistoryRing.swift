@@ -4,6 +4,8 @@ struct HistoryRing {
     private var storage: [Publication] = []
     /// Index of the oldest element once the ring is full.
     private var head = 0
+    /// `retainedBytes` of everything held.
+    private(set) var bytes = 0
 
     init(capacity: Int) {
         self.capacity = max(0, capacity)
@@ -14,9 +16,11 @@ struct HistoryRing {
 
     mutating func append(_ publication: Publication) {
         guard capacity > 0 else { return }
+        bytes += publication.retainedBytes
         if storage.count < capacity {
             storage.append(publication)
         } else {
+            bytes -= storage[head].retainedBytes
             storage[head] = publication
             head = (head + 1) % capacity
         }
@@ -25,6 +29,7 @@ struct HistoryRing {
     mutating func removeAll() {
         storage = []
         head = 0
+        bytes = 0
     }
 
     /// Oldest first.

@@ -93,6 +93,12 @@ extension ChannelServer: MetricsSource {
             Double(sessions.reduce(0) { $0 + $1.subscribedChannels.count }))
         metrics.gauge("tokenbridge_channels", "Channels with history or subscribers.", Double(hub.channelCount))
         metrics.counter("tokenbridge_channel_publications_total", "Publications accepted by the hub.", Double(hub.publications))
+        metrics.gauge(
+            "tokenbridge_channel_history_bytes", "Estimated size of the history held for recovery (bounded by channels.history_max_bytes).",
+            Double(hub.historyBytes))
+        metrics.counter(
+            "tokenbridge_channel_history_evictions_total", "Channel histories dropped to stay within channels.history_max_bytes.",
+            Double(hub.historyEvictions))
         metrics.counter(
             "tokenbridge_channel_slow_disconnects_total", "Connections closed for falling too far behind (3008).",
             Double(registry.slowDisconnects))

@@ -22,6 +22,8 @@ final class WebSocketClientSession: WebSocketSession {
         }
     }
 
+    func webSocketHasQueuedFrames() -> Bool { session.hasQueuedOutput }
+
     func webSocketTick() { session.tick() }
 
     func webSocketDidClose() { session.closed() }

@@ -48,7 +48,11 @@ final class PacedStream: Sendable {
                 entry.due = now
                 return true
             }
-            receiver.llmDidProduce(outputs[entry.next])
+            if answer.stamped, case .text = outputs[entry.next] {
+                receiver.llmDidProduce(.text("<\(StreamPacer.now())>"))
+            } else {
+                receiver.llmDidProduce(outputs[entry.next])
+            }
             entry.next += 1
             delivered += 1
         }

@@ -24,6 +24,9 @@ public struct SimulatedAnswer: Sendable, Equatable {
     public var tokensPerSecond: Double
     /// Time before the first token's own interval starts.
     public var initialDelay: Duration
+    /// Each text token is replaced, when sent, by its send time: `<uptime nanoseconds>` (the
+    /// system's monotonic clock), so a benchmark can measure delivery latency token by token.
+    public var stamped = false
 
     /// An answer as given; `SimulatedModel.plan(for:model:)` is the usual way to get one.
     public init(

@@ -71,9 +71,11 @@ public struct SimulatedModel: Sendable {
             outputs.append(.finishReason(finishReason))
             outputs.append(.usage(usage))
         }
-        return SimulatedAnswer(
+        var answer = SimulatedAnswer(
             model: model, seed: seed, outputs: outputs, tokenCount: produced, finishReason: finishReason, usage: usage,
             failure: failure, tokensPerSecond: options.tokensPerSecond, initialDelay: options.initialDelay)
+        answer.stamped = options.stamp
+        return answer
     }
 
     /// A complete answer ends its last sentence, whatever token the count stopped on.

@@ -14,6 +14,8 @@ struct SimulatedRequestOptions: Sendable {
     var seed: UInt64?
     var initialDelay: Duration
     var failAfter: Int?
+    /// `mock.stamp`: tokens carry their send time (for benchmarks).
+    var stamp: Bool
 
     init(body: JSONObject, defaults: SimulatedModel.Configuration) {
         let mock = body["mock"]?.objectValue ?? JSONObject()
@@ -27,6 +29,7 @@ struct SimulatedRequestOptions: Sendable {
         let delay = mock["delay_ms"]?.doubleValue.map { min(max($0, 0), 3_600_000) } ?? 0
         initialDelay = .nanoseconds(Int64(delay * 1_000_000))
         failAfter = Self.count(mock["fail_after"])
+        stamp = mock["stamp"]?.boolValue ?? false
     }
 
     /// A token count: a whole number, negatives as 0, at most `SimulatedModel.maximumTokens`.

@@ -66,8 +66,9 @@ extension ServerLoop {
             return sendClose(socket, (code, reason))
         case .text(let bytes):
             guard write(bytes, to: socket.wsi) else { return -1 }
-            // More may be queued: ask again; the session answers nil when it has nothing.
-            lws_callback_on_writable(socket.wsi)
+            // Whatever the session queues from now on asks for its own callback (the flag was
+            // cleared before the frame was taken); only what is already waiting needs one here.
+            if socket.session.webSocketHasQueuedFrames() { lws_callback_on_writable(socket.wsi) }
             return 0
         }
     }

@@ -74,6 +74,13 @@ enum ServerThread {
         protocols[0].name = UnsafePointer(protocolName)
         protocols[0].callback = webServerCallback
         protocols[0].per_session_data_size = MemoryLayout<UInt64>.size
+        // lws gives every WebSocket a receive buffer this big for its whole life: inbound
+        // messages are small commands (larger ones arrive in pieces and are gathered), so 1 KiB
+        // instead of the 4 KiB default keeps idle connections cheap.
+        protocols[0].rx_buffer_size = 1024
+        // Without this lws would cut every send to the receive buffer's size and queue the rest
+        // itself; a frame of batched publications goes out in one send.
+        protocols[0].tx_packet_size = 1 << 17
         protocols[1] = lws_protocols()
 
         var info = lws_context_creation_info()

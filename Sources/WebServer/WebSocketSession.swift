@@ -19,8 +19,12 @@ public protocol WebSocketSession: AnyObject, Sendable {
     /// One whole message (fragments reassembled), text or binary.
     func webSocketDidReceive(_ message: [UInt8], binary: Bool)
     /// The socket can take a frame: the next one to send, or nil when nothing is queued. Asked
-    /// again as long as frames keep coming (one per writeable callback).
+    /// again (one frame per writeable callback) while `webSocketHasQueuedFrames` says so, and
+    /// whenever the session calls `connection.requestWrite()`.
     func webSocketNextFrame() -> WebSocketFrame?
+    /// Right after a frame went out: whether another is already waiting. With thousands of
+    /// subscribers, a writeable callback only to hear "nothing" would double the work per token.
+    func webSocketHasQueuedFrames() -> Bool
     /// A tick scheduled with `connection.scheduleTick(after:)` is due.
     func webSocketTick()
     /// The connection is gone (closed by either side, or the server stopped).

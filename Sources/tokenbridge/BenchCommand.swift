@@ -41,6 +41,23 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Connections the AMQP bench reads answers on.")
     var amqpConnections = 4
 
+    enum Egress: String, ExpressibleByArgument {
+        case sse
+        case ws
+    }
+
+    @Option(name: .long, help: "sse (the HTTP caller's stream) or ws (subscribers of the channel server, fan-out).")
+    var egress = Egress.sse
+
+    @Option(name: .long, help: "WebSocket subscribers per stream, for --egress ws.")
+    var subscribers = 1
+
+    @Option(name: .long, help: "Tokens per second per stream for --egress ws (0 = unlimited); the bridge must run the simulated model.")
+    var rate: Double = 0
+
+    @Option(name: .long, help: "With --egress ws: open this many idle connections and report the bridge's memory per connection (needs --pid).")
+    var idleConnections: Int?
+
     @Option(name: .long, help: "Base URL of the OpenAI-compatible server, including /v1.")
     var url = "http://127.0.0.1:8080/v1"
 
@@ -87,6 +104,15 @@ struct BenchCommand: AsyncParsableCommand {
     func run() async throws {
         if ingress == .amqp {
             try await runAMQP()
+            return
+        }
+        if egress == .ws {
+            let options = FanoutOptions(
+                url: url, streams: streams, subscribersPerStream: subscribers, tokens: tokens, rate: rate,
+                idleConnections: idleConnections, pid: pid)
+            let report = try await FanoutBench.run(options)
+            print(json ? report.json : report.text, terminator: "")
+            if !report.isClean { throw ExitCode(1) }
             return
         }
         let length: BenchOptions.Length =

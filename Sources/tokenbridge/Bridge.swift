@@ -112,7 +112,7 @@ struct Bridge {
             maxQueuedMessages: settings.maxQueuedMessages)
         let hub = ChannelHub.Configuration(
             historySize: settings.historySize, historyTTL: settings.historyTTL,
-            recoveryLimit: settings.recoveryLimit > 0 ? settings.recoveryLimit : nil)
+            recoveryLimit: settings.recoveryLimit > 0 ? settings.recoveryLimit : nil, maxHistoryBytes: settings.historyMaxBytes)
         return ChannelServer(
             configuration: ChannelServerConfiguration(
                 streamPrefix: settings.prefix, hub: hub, session: session, allowedOrigins: settings.allowedOrigins,

@@ -39,6 +39,7 @@ import Testing
         #expect(config.channels.prefix == "stream_")
         #expect(config.channels.pingInterval == .seconds(25))
         #expect(config.channels.historySize == 10_000)
+        #expect(config.channels.historyMaxBytes == 256 << 20)
         #expect(config.channels.auth.mode == .insecure)
         #expect(config.log.level == .info)
     }
@@ -70,7 +71,7 @@ import Testing
 
     @Test func keyTableHasUniqueKeysAndVariables() {
         let keys = BridgeConfiguration.keys
-        #expect(keys.count == 78)
+        #expect(keys.count == 79)
         #expect(Set(keys.map(\.key)).count == keys.count)
         #expect(Set(keys.map(\.environmentVariable)).count == keys.count)
         let port = keys.first { $0.key == "server.port" }

@@ -1,0 +1,68 @@
+import BridgeCore
+import Testing
+
+@testable import Centrifuge
+
+@Suite("History budget")
+struct HistoryBudgetTests {
+    /// A 100-byte data object, so a publication's retained size is easy to reason about.
+    private static let data = Array(#"{"text":"\#(String(repeating: "x", count: 89))"}"#.utf8)
+
+    private static func retained(_ channel: String) -> Int {
+        Publication(channel: channel, offset: 1, data: data).retainedBytes
+    }
+
+    @Test func theTotalFollowsEveryChangeToHistory() {
+        let hub = ChannelHub(configuration: .init(historySize: 3))
+        for seq in 1...5 { hub.publishStream(channel: "stream_a", epoch: "E", seq: UInt64(seq), data: Self.data) }
+        #expect(hub.historyBytes == 3 * Self.retained("stream_a"), "the ring keeps 3, and their sizes")
+        hub.publish(channel: "news", data: Self.data)
+        #expect(hub.historyBytes == 3 * Self.retained("stream_a") + Self.retained("news"))
+        hub.publishStream(channel: "stream_a", epoch: "RERUN", seq: 1, data: Self.data)
+        #expect(hub.historyBytes == Self.retained("stream_a") + Self.retained("news"), "a new epoch drops the old run")
+        hub.removeHistory(channel: "news")
+        hub.sweep(now: .now + .seconds(3600))
+        #expect(hub.historyBytes == 0, "removed and expired history leaves nothing counted")
+        #expect(hub.historyEvictions == 0)
+    }
+
+    @Test func overTheBudgetTheLeastRecentlyPublishedChannelsLoseTheirHistoryFirst() {
+        let perChannel = 10 * Self.retained("stream_0")
+        // Room for a bit over 4 channels of 10 publications.
+        let hub = ChannelHub(configuration: .init(historySize: 100, maxHistoryBytes: perChannel * 4 + perChannel / 2))
+        for channel in 0..<4 {
+            for seq in 1...10 { hub.publishStream(channel: "stream_\(channel)", epoch: "E", seq: UInt64(seq), data: Self.data) }
+        }
+        #expect(hub.historyEvictions == 0, "within the budget nothing goes")
+        // Channel 0 publishes again, so channel 1 becomes the least recent.
+        hub.publishStream(channel: "stream_0", epoch: "E", seq: 11, data: Self.data)
+        for seq in 1...10 { hub.publishStream(channel: "stream_4", epoch: "E", seq: UInt64(seq), data: Self.data) }
+        #expect(hub.historyEvictions == 1)
+        #expect(hub.historyBytes <= perChannel * 4 + perChannel / 2)
+        #expect(Self.count(hub, "stream_1") == 0, "the least recently published went")
+        #expect(Self.count(hub, "stream_0") == 11)
+        #expect(Self.count(hub, "stream_2") == 10)
+        #expect(Self.count(hub, "stream_4") == 10, "the channel being published keeps its history")
+    }
+
+    @Test func aSubscriberOfAnEvictedChannelIsNotRecovered() {
+        let one = 5 * Self.retained("stream_old")
+        let hub = ChannelHub(configuration: .init(historySize: 100, maxHistoryBytes: one + one / 2))
+        for seq in 1...5 { hub.publishStream(channel: "stream_old", epoch: "E", seq: UInt64(seq), data: Self.data) }
+        for seq in 1...5 { hub.publishStream(channel: "stream_new", epoch: "F", seq: UInt64(seq), data: Self.data) }
+        let harness = Harness(hub: hub)
+        harness.connect()
+        harness.send(#"{"id":2,"subscribe":{"channel":"stream_old","recover":true,"offset":0,"epoch":""}}"#)
+        harness.send(#"{"id":3,"subscribe":{"channel":"stream_new","recover":true,"offset":0,"epoch":""}}"#)
+        let replies = harness.read()
+        #expect(replies[0]["subscribe"]?["recovered"] == nil, "its history is gone: not recovered, never a partial catch-up")
+        #expect(replies[0]["subscribe"]?["offset"] == 5, "the position is still known")
+        #expect(replies[1]["subscribe"]?["recovered"] == true)
+        #expect(replies[1]["subscribe"]?["publications"]?.arrayValue?.count == 5)
+    }
+
+    private static func count(_ hub: ChannelHub, _ channel: String) -> Int {
+        guard case .success(let page) = hub.history(channel: channel, limit: -1, since: nil, reverse: false) else { return -1 }
+        return page.publications.count
+    }
+}
