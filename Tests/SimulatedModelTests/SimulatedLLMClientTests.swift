@@ -23,6 +23,22 @@ struct SimulatedLLMClientTests {
         #expect(receiver.finishes == [nil])
     }
 
+    @Test func stampedTokensCarryTheirSendTime() async {
+        let before = DispatchTime.now().uptimeNanoseconds
+        let receiver = RecordingReceiver()
+        _ = SimulatedLLMClient(configuration: configuration)
+            .start(upstream(request("x", [("mock", ["tokens": 5, "stamp": true])])), receiver: receiver)
+        await receiver.finished()
+        let after = DispatchTime.now().uptimeNanoseconds
+        let stamps = receiver.outputs.compactMap { output -> UInt64? in
+            guard case .text(let text) = output else { return nil }
+            return UInt64(text.dropFirst().dropLast())
+        }
+        #expect(stamps.count == 5, "every text token is a stamp")
+        #expect(stamps.allSatisfy { before <= $0 && $0 <= after })
+        #expect(stamps == stamps.sorted())
+    }
+
     @Test func aRequestedFailureEndsTheCallWithIt() async {
         let receiver = RecordingReceiver()
         _ = SimulatedLLMClient(configuration: configuration)
