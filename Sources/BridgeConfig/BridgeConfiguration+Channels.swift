@@ -11,6 +11,9 @@ extension BridgeConfiguration {
         public var pongTimeout: Duration
         /// A connection that sends no connect this long after opening is closed (3502).
         public var connectTimeout: Duration
+        /// After a connection or subscription token expires, how long the client has to refresh
+        /// it before the connection closes (3005) or the subscription ends (unsubscribe 2501).
+        public var expiredCloseDelay: Duration
         /// Publications kept per channel for recovery.
         public var historySize: Int
         /// How long a channel's history outlives its last publication.
@@ -40,7 +43,8 @@ extension BridgeConfiguration {
         /// Defaults are the documented `channels` section.
         public init(
             prefix: String = "stream_", apiKey: String = "", pingInterval: Duration = .seconds(25),
-            pongTimeout: Duration = .seconds(8), connectTimeout: Duration = .seconds(10), historySize: Int = 10_000,
+            pongTimeout: Duration = .seconds(8), connectTimeout: Duration = .seconds(10), expiredCloseDelay: Duration = .seconds(25),
+            historySize: Int = 10_000,
             historyTTL: Duration = .seconds(600), recoveryLimit: Int = 0, historyMaxBytes: Int = 256 << 20, maxConnections: Int = 10_000,
             maxSubscriptions: Int = 128, maxQueuedBytes: Int = 4 << 20, maxQueuedMessages: Int = 20_000,
             maxMessageBytes: Int = 65_536, clientPublishNamespaces: [String] = [], auth: Auth = Auth(),
@@ -51,6 +55,7 @@ extension BridgeConfiguration {
             self.pingInterval = pingInterval
             self.pongTimeout = pongTimeout
             self.connectTimeout = connectTimeout
+            self.expiredCloseDelay = expiredCloseDelay
             self.historySize = historySize
             self.historyTTL = historyTTL
             self.recoveryLimit = recoveryLimit

@@ -122,6 +122,7 @@ extension BridgeConfiguration {
             channels.pongTimeout < channels.pingInterval, "channels.pong_timeout",
             "must be shorter than channels.ping_interval (\(ConfigDuration.format(channels.pingInterval)))")
         checker.requirePositive(channels.connectTimeout, "channels.connect_timeout")
+        checker.requirePositive(channels.expiredCloseDelay, "channels.expired_close_delay")
         checker.require(channels.historySize, in: 1...1_000_000, "channels.history_size")
         checker.requirePositive(channels.historyTTL, "channels.history_ttl")
         checker.require(channels.recoveryLimit, in: 0...1_000_000, "channels.recovery_limit")

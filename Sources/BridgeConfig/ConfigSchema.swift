@@ -160,6 +160,7 @@ enum ConfigSchema {
                 .duration("ping_interval", \.channels.pingInterval),
                 .duration("pong_timeout", \.channels.pongTimeout),
                 .duration("connect_timeout", \.channels.connectTimeout),
+                .duration("expired_close_delay", \.channels.expiredCloseDelay),
                 .integer("history_size", \.channels.historySize),
                 .duration("history_ttl", \.channels.historyTTL),
                 .integer("recovery_limit", \.channels.recoveryLimit),

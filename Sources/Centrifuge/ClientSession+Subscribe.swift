@@ -48,7 +48,8 @@ extension ClientSession {
                     wake = true
                     return
                 }
-                state.subscriptions[channel] = Subscription(chanInfo: chanInfo, expiresAt: expiresAt, pending: false)
+                state.subscriptions[channel] = Subscription(
+                    chanInfo: chanInfo, expiresAt: expiresAt, endsAt: endsAt(expiresIn), pending: false)
                 let body = Replies.subscribeResult(outcome, recovering: request.recover, expiresIn: expiresIn)
                 if let id {
                     wake = state.queue.isEmpty
@@ -61,7 +62,13 @@ extension ClientSession {
         let kept = state.withLock { $0.subscriptions[channel].map { !$0.pending } ?? false }
         if !kept { hub.unsubscribe(self, from: channel) }
         if wake { transport.requestWrite() }
+        if kept, expiresAt != nil { scheduleTick() }
         return result
+    }
+
+    /// When a subscription whose token expires in `expiresIn` seconds ends without a refresh.
+    private func endsAt(_ expiresIn: Int?) -> ContinuousClock.Instant? {
+        expiresIn.map { .now + .seconds(max(0, $0)) + configuration.expiredCloseDelay }
     }
 
     func unsubscribe(_ id: UInt32, channel: String) {
@@ -83,8 +90,13 @@ extension ClientSession {
         case .reject(let error):
             send(Replies.error(id, error))
         case .allow(_, let expiresAt):
-            state.withLock { $0.subscriptions[channel]?.expiresAt = expiresAt }
-            send(Replies.subRefresh(id, expiresIn: expiresAt.map { Int($0 - now) }))
+            let expiresIn = expiresAt.map { Int($0 - now) }
+            state.withLock { state in
+                state.subscriptions[channel]?.expiresAt = expiresAt
+                state.subscriptions[channel]?.endsAt = endsAt(expiresIn)
+            }
+            send(Replies.subRefresh(id, expiresIn: expiresIn))
+            scheduleTick()
         }
     }
 

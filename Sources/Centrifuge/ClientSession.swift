@@ -23,6 +23,9 @@ public final class ClientSession: ChannelSubscriber, @unchecked Sendable {
     struct Subscription {
         var chanInfo: [UInt8]?
         var expiresAt: Int64?
+        /// The subscription token's expiry plus the grace period: passed without a
+        /// `sub_refresh`, the subscription ends.
+        var endsAt: ContinuousClock.Instant?
         /// Reserved while the subscribe is being answered (a second one in the same batch is 105).
         var pending: Bool
     }
@@ -118,6 +121,7 @@ public final class ClientSession: ChannelSubscriber, @unchecked Sendable {
     public func tick() {
         let now = ContinuousClock.now
         var sendPing = false
+        var expiredSubscriptions: [String] = []
         let verdict = state.withLock { state -> Disconnect? in
             state.tickAt = nil
             guard state.closing == nil, state.phase != .closed else { return nil }
@@ -131,11 +135,19 @@ public final class ClientSession: ChannelSubscriber, @unchecked Sendable {
                 state.nextPing = ping + configuration.pingInterval
                 if state.pongDue == nil { state.pongDue = now + configuration.pongTimeout }
             }
+            for (channel, subscription) in state.subscriptions {
+                if let end = subscription.endsAt, now >= end { expiredSubscriptions.append(channel) }
+            }
+            for channel in expiredSubscriptions { state.subscriptions[channel] = nil }
             return nil
         }
         if let verdict {
             disconnect(verdict)
             return
+        }
+        for channel in expiredSubscriptions {
+            hub.unsubscribe(self, from: channel)
+            send(Replies.unsubscribePush(channel: channel, code: 2501, reason: "subscription expired"))
         }
         if sendPing { transport.requestWrite() }
         scheduleTick()
@@ -207,7 +219,7 @@ public final class ClientSession: ChannelSubscriber, @unchecked Sendable {
         let delay = state.withLock { state -> Duration? in
             guard state.closing == nil, state.phase != .closed else { return nil }
             var next: ContinuousClock.Instant? = state.phase == .awaitingConnect ? state.connectBy : nil
-            for candidate in [state.nextPing, state.pongDue, state.expiresAt] {
+            for candidate in [state.nextPing, state.pongDue, state.expiresAt] + state.subscriptions.values.map(\.endsAt) {
                 if let candidate { next = min(next ?? candidate, candidate) }
             }
             guard let next, state.tickAt != next else { return nil }

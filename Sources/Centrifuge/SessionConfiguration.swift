@@ -16,7 +16,9 @@ public struct SessionConfiguration: Sendable {
     public var frameBytes: Int
     /// Server version string in the connect reply.
     public var serverVersion: String
-    /// After a connection token expires, how long the client has to `refresh` before it is closed (3005).
+    /// After a connection token expires, how long the client has to `refresh` before it is
+    /// closed (3005); after a subscription token expires, how long it has to `sub_refresh`
+    /// before the subscription ends (unsubscribe 2501, the SDKs subscribe again with a new token).
     public var expiredCloseDelay: Duration
 
     public init(

@@ -109,7 +109,7 @@ struct Bridge {
         let session = SessionConfiguration(
             pingInterval: settings.pingInterval, pongTimeout: settings.pongTimeout, connectTimeout: settings.connectTimeout,
             maxSubscriptions: settings.maxSubscriptions, maxQueuedBytes: settings.maxQueuedBytes,
-            maxQueuedMessages: settings.maxQueuedMessages)
+            maxQueuedMessages: settings.maxQueuedMessages, expiredCloseDelay: settings.expiredCloseDelay)
         let hub = ChannelHub.Configuration(
             historySize: settings.historySize, historyTTL: settings.historyTTL,
             recoveryLimit: settings.recoveryLimit > 0 ? settings.recoveryLimit : nil, maxHistoryBytes: settings.historyMaxBytes)

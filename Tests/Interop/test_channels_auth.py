@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import time
 
+import httpx
 import jwt
 import pytest
 from centrifuge import Client
 
-from channels import RawSocket, post_stream, subscribed, ws_url
+from channels import ConnectionEvents, RawSocket, Recorder, post_stream, subscribed, ws_url
 from conftest import unique_uid
 
 SECRET = "test-secret-for-hmac-" * 4  # 84 bytes: RFC 7518 wants at least the hash size
@@ -160,5 +161,95 @@ def test_no_token_at_all_when_anonymous_streams_are_off(start_bridge):
         socket = await RawSocket.open(bridge)
         await socket.send({"id": 1, "connect": {}})
         assert await socket.closed_with() == (3501, "bad request")
+
+    run(go())
+
+
+@pytest.fixture(scope="module")
+def short_grace(tmp_path_factory):
+    """Token mode with a 1 s grace after a token's expiry (Centrifugo's default is 25 s)."""
+    from conftest import Registry, launch_bridge
+
+    registry = Registry(tmp_path_factory.mktemp("channels-expiry"))
+    bridge = launch_bridge(registry, registry.log_dir, {
+        "channels": {"auth": {"mode": "token", "hmac_secret": SECRET}, "expired_close_delay": "1s"},
+        "llm": {"provider": "simulated"},
+    })
+    yield bridge
+    registry.stop_all()
+
+
+def test_a_connection_whose_token_runs_out_is_closed_with_3005(short_grace):
+    async def go():
+        socket = await RawSocket.open(short_grace)
+        await socket.send({"id": 1, "connect": {"token": token(sub="eve", exp=int(time.time()) + 1)}})
+        assert (await socket.reply(1))["connect"]["expires"] is True
+        assert await socket.closed_with(timeout=6) == (3005, "connection expired")
+
+        other = await RawSocket.open(short_grace)
+        await other.send({"id": 1, "connect": {"token": token(sub="eve", exp=int(time.time()) + 60)}})
+        await other.reply(1)
+        await other.send({"id": 2, "refresh": {"token": token(sub="mallory", exp=int(time.time()) + 60)}})
+        assert (await other.closed_with())[0] == 3500, "a refresh must be for the same user"
+
+    run(go())
+
+
+def test_the_sdk_refreshes_connection_and_subscription_tokens_and_stays_subscribed(short_grace):
+    """Both tokens live 2 s; over 6 s the SDK sends refresh and sub_refresh in time (it refreshes
+    at the ttl, within the grace), so the connection and the subscription survive."""
+
+    async def go():
+        issued = {"connection": 0, "subscription": 0}
+
+        async def connection_token() -> str:
+            issued["connection"] += 1
+            return token(sub="zoe", exp=int(time.time()) + 2)
+
+        async def subscription_token(channel: str) -> str:
+            issued["subscription"] += 1
+            return token(sub="zoe", channel=channel, exp=int(time.time()) + 2)
+
+        events = ConnectionEvents()
+        client = Client(ws_url(short_grace), get_token=connection_token, events=events)
+        recorder = Recorder()
+        subscription = client.new_subscription("$room", events=recorder, get_token=subscription_token)
+        await client.connect()
+        await subscription.subscribe()
+        await subscription.ready(timeout=10)
+        await asyncio.sleep(6)  # the behaviour under test is what happens over time
+        assert issued["connection"] >= 3 and issued["subscription"] >= 3, issued
+        assert events.disconnected == [] and len(recorder.subscribed) == 1, "never dropped, never resubscribed"
+        async with httpx.AsyncClient() as http:
+            response = await http.post(f"{short_grace.base_url}/api/publish", json={"channel": "$room", "data": {"n": 1}})
+            assert "result" in response.json(), response.text
+        for _ in range(100):
+            if recorder.publications:
+                break
+            await asyncio.sleep(0.05)
+        assert [data for _, data in recorder.publications] == [{"n": 1}]
+        await client.disconnect()
+
+    run(go())
+
+
+def test_a_subscription_whose_token_runs_out_ends_with_2501(short_grace):
+    async def go():
+        socket = await RawSocket.open(short_grace)
+        await socket.send({"id": 1, "connect": {"token": token(sub="sam", exp=int(time.time()) + 60)}})
+        await socket.reply(1)
+        await socket.send({"id": 2, "subscribe": {"channel": "$brief", "token": token(sub="sam", channel="$brief", exp=int(time.time()) + 1)}})
+        assert (await socket.reply(2))["subscribe"]["expires"] is True
+        push = None
+        for _ in range(10):
+            lines = [line for line in await socket.frame(timeout=5) if "push" in line]
+            if lines:
+                push = lines[0]["push"]
+                break
+        assert push == {"channel": "$brief", "unsubscribe": {"code": 2501, "reason": "subscription expired"}}
+        async with httpx.AsyncClient() as http:
+            stats = (await http.post(f"{short_grace.base_url}/api/presence_stats", json={"channel": "$brief"})).json()
+        assert stats["result"].get("num_clients", 0) == 0, f"no longer a subscriber: {stats}"
+        await socket.close()
 
     run(go())
