@@ -3,8 +3,11 @@ extension BridgeConfiguration {
     public struct Channels: Sendable, Equatable {
         /// A stream's channel is this plus its id.
         public var prefix: String
-        /// Key for the Centrifugo-compatible server API (`X-API-Key`); empty leaves `/api` open.
+        /// Key for the Centrifugo-compatible server API (`X-API-Key`); empty refuses every call
+        /// unless `apiInsecure`.
         public var apiKey: String
+        /// The server API needs no key (Centrifugo's `http_api.insecure`).
+        public var apiInsecure: Bool
         /// Server pings so dead connections are noticed and proxies keep live ones.
         public var pingInterval: Duration
         /// A ping not answered this long closes the connection (3012).
@@ -42,7 +45,7 @@ extension BridgeConfiguration {
 
         /// Defaults are the documented `channels` section.
         public init(
-            prefix: String = "stream_", apiKey: String = "", pingInterval: Duration = .seconds(25),
+            prefix: String = "stream_", apiKey: String = "", apiInsecure: Bool = false, pingInterval: Duration = .seconds(25),
             pongTimeout: Duration = .seconds(8), connectTimeout: Duration = .seconds(10), expiredCloseDelay: Duration = .seconds(25),
             historySize: Int = 10_000,
             historyTTL: Duration = .seconds(600), recoveryLimit: Int = 0, historyMaxBytes: Int = 256 << 20, maxConnections: Int = 10_000,
@@ -52,6 +55,7 @@ extension BridgeConfiguration {
         ) {
             self.prefix = prefix
             self.apiKey = apiKey
+            self.apiInsecure = apiInsecure
             self.pingInterval = pingInterval
             self.pongTimeout = pongTimeout
             self.connectTimeout = connectTimeout

@@ -157,6 +157,7 @@ enum ConfigSchema {
             [
                 .string("prefix", \.channels.prefix),
                 .string("api_key", \.channels.apiKey, secret: true),
+                .boolean("api_insecure", \.channels.apiInsecure),
                 .duration("ping_interval", \.channels.pingInterval),
                 .duration("pong_timeout", \.channels.pongTimeout),
                 .duration("connect_timeout", \.channels.connectTimeout),

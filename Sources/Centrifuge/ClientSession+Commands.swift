@@ -15,8 +15,9 @@ extension ClientSession {
             return
         }
         if case .send = command.request {
-            // Async messages need an id-less path this server does not offer.
-            disconnect(.notAvailable)
+            // Async messages need an id-less path this server does not offer; before connect it
+            // is simply not a connect.
+            disconnect(phase == .connected ? .notAvailable : .badRequest)
             return
         }
         guard command.id > 0 else {
@@ -26,7 +27,7 @@ extension ClientSession {
         switch (phase, command.request) {
         case (.awaitingConnect, .connect(let request)):
             connect(command.id, request)
-        case (.awaitingConnect, _), (.connected, .connect):
+        case (.awaitingConnect, _), (.connected, .connect), (.refused, _):
             disconnect(.badRequest)
         case (.closed, _):
             return
@@ -63,6 +64,7 @@ extension ClientSession {
         case .disconnect(let reason):
             disconnect(reason)
         case .reject(let error):
+            state.withLock { $0.phase = .refused }
             send(Replies.error(id, error))
         case .accept(let identity):
             updateInfo(user: identity.user, connInfo: identity.info)
@@ -78,7 +80,10 @@ extension ClientSession {
             // results ride in the connect reply and their publications follow it.
             var subs: [(channel: String, result: [UInt8])] = []
             var lines: [[UInt8]] = []
-            for channel in identity.channels where ChannelName.isValid(channel) && !channel.isEmpty {
+            // Each once, and no more than a client could subscribe to itself.
+            var seen = Set<String>()
+            let serverSide = identity.channels.filter { ChannelName.isValid($0) && !$0.isEmpty && seen.insert($0).inserted }
+            for channel in serverSide.prefix(configuration.maxSubscriptions) {
                 let position = request.subs[channel]
                 let request = SubscribeRequest(channel: channel, recover: position != nil, position: position)
                 if let result = joinChannel(request, chanInfo: nil, expiresAt: nil, subscribeReply: nil) {

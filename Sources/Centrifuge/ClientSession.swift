@@ -16,6 +16,9 @@ public final class ClientSession: ChannelSubscriber, @unchecked Sendable {
 
     enum Phase {
         case awaitingConnect
+        /// A connect was answered with an error (109...): the connection is unusable, whatever
+        /// comes next closes it (3501), as Centrifugo does.
+        case refused
         case connected
         case closed
     }
@@ -125,7 +128,7 @@ public final class ClientSession: ChannelSubscriber, @unchecked Sendable {
         let verdict = state.withLock { state -> Disconnect? in
             state.tickAt = nil
             guard state.closing == nil, state.phase != .closed else { return nil }
-            if state.phase == .awaitingConnect, now >= state.connectBy { return .stale }
+            if state.phase == .awaitingConnect || state.phase == .refused, now >= state.connectBy { return .stale }
             if let due = state.pongDue, now >= due { return .noPong }
             if let expiry = state.expiresAt, now >= expiry { return .expired }
             if let ping = state.nextPing, now >= ping {
@@ -218,7 +221,7 @@ public final class ClientSession: ChannelSubscriber, @unchecked Sendable {
         let now = ContinuousClock.now
         let delay = state.withLock { state -> Duration? in
             guard state.closing == nil, state.phase != .closed else { return nil }
-            var next: ContinuousClock.Instant? = state.phase == .awaitingConnect ? state.connectBy : nil
+            var next: ContinuousClock.Instant? = state.phase == .awaitingConnect || state.phase == .refused ? state.connectBy : nil
             for candidate in [state.nextPing, state.pongDue, state.expiresAt] + state.subscriptions.values.map(\.endsAt) {
                 if let candidate { next = min(next ?? candidate, candidate) }
             }

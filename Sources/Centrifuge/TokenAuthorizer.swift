@@ -87,7 +87,13 @@ public struct TokenAuthorizer: ChannelAuthorizer {
 
     /// `expire_at` overrides `exp` (0 means never); else `exp`.
     static func expiry(_ claims: JSONObject) -> Int64? {
-        if let expireAt = claims["expire_at"]?.doubleValue { return expireAt > 0 ? Int64(expireAt) : nil }
-        return claims["exp"]?.doubleValue.map { Int64($0) }
+        if let expireAt = claims["expire_at"]?.doubleValue { return expireAt > 0 ? unixSeconds(expireAt) : nil }
+        return claims["exp"]?.doubleValue.map(unixSeconds)
+    }
+
+    /// A claim's time as whole seconds, within ±1e15 (31 million years) so that no later
+    /// arithmetic on it can overflow, whatever a token says.
+    static func unixSeconds(_ value: Double) -> Int64 {
+        Int64(min(max(value, -1e15), 1e15))
     }
 }

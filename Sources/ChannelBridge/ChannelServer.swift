@@ -48,8 +48,8 @@ public final class ChannelServer: WebSocketHandler, Sendable {
     }
 
     /// Centrifugo's server API over this hub, as HTTP routes (`/api`, `/api/<method>`).
-    public func apiRoutes(apiKey: String) -> ServerAPIRoutes {
-        ServerAPIRoutes(api: ServerAPI(hub: hub, registry: registry), apiKey: apiKey)
+    public func apiRoutes(apiKey: String, insecure: Bool) -> ServerAPIRoutes {
+        ServerAPIRoutes(api: ServerAPI(hub: hub, registry: registry), apiKey: apiKey, insecure: insecure)
     }
 
     /// The sink that publishes a stream's events into its channel.

@@ -6,12 +6,16 @@ import WebServer
 /// `POST /api` with `{"method","params"}` bodies.
 public struct ServerAPIRoutes: HTTPHandler {
     public let api: ServerAPI
-    /// Empty leaves the API open.
+    /// The key every request must carry; empty refuses every request (as Centrifugo does)
+    /// unless `insecure`.
     public let apiKey: String
+    /// No key needed at all (Centrifugo's `http_api.insecure`): for a port nobody else reaches.
+    public let insecure: Bool
 
-    public init(api: ServerAPI, apiKey: String) {
+    public init(api: ServerAPI, apiKey: String, insecure: Bool = false) {
         self.api = api
         self.apiKey = apiKey
+        self.insecure = insecure
     }
 
     public func handle(_ request: HTTPRequest, responder: HTTPResponder) -> HTTPRouteDecision {
@@ -38,11 +42,14 @@ public struct ServerAPIRoutes: HTTPHandler {
         HTTPResponse(status: status, text: message)
     }
 
-    /// `X-API-Key`; only without it `Authorization: apikey <key>`; then `?api_key=`.
+    /// Centrifugo's order: `X-API-Key`; only without it `Authorization: apikey <key>`; and when
+    /// neither matched, `?api_key=`.
     private func isAuthorized(_ request: HTTPRequest) -> Bool {
-        guard !apiKey.isEmpty else { return true }
-        if let header = request.header("x-api-key") { return constantTimeEquals(header, apiKey) }
-        if let authorization = request.header("authorization") {
+        if insecure { return true }
+        guard !apiKey.isEmpty else { return false }
+        if let header = request.header("x-api-key") {
+            if constantTimeEquals(header, apiKey) { return true }
+        } else if let authorization = request.header("authorization") {
             let parts = authorization.split(separator: " ", maxSplits: 1)
             if parts.count == 2, parts[0].lowercased() == "apikey", constantTimeEquals(String(parts[1]).trimmingHeaderWhitespace(), apiKey) {
                 return true

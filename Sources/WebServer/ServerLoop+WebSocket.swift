@@ -33,21 +33,19 @@ extension ServerLoop {
     }
 
     /// A fragment of a message: gathered until the message is whole, within the size limit.
+    /// Past the limit the connection closes at once (1009), without waiting for a final
+    /// fragment that a hostile client would never send.
     func webSocketReceive(_ socket: Socket, bytes: UnsafeRawBufferPointer) -> Int32 {
-        if socket.message.isEmpty, !socket.oversized { socket.messageIsBinary = lws_frame_is_binary(socket.wsi) != 0 }
-        if !socket.oversized {
-            if socket.message.count + bytes.count > configuration.maxWebSocketMessageBytes {
-                socket.oversized = true
-                socket.message = []
-            } else {
-                socket.message.append(contentsOf: bytes)
-            }
-        }
-        guard lws_is_final_fragment(socket.wsi) != 0, lws_remaining_packet_payload(socket.wsi) == 0 else { return 0 }
-        if socket.oversized {
+        guard !socket.oversized else { return 0 }
+        if socket.message.isEmpty { socket.messageIsBinary = lws_frame_is_binary(socket.wsi) != 0 }
+        guard socket.message.count + bytes.count <= configuration.maxWebSocketMessageBytes else {
+            socket.oversized = true
+            socket.message = []
             close(socket, code: 1009, reason: "message size limit")
             return 0
         }
+        socket.message.append(contentsOf: bytes)
+        guard lws_is_final_fragment(socket.wsi) != 0, lws_remaining_packet_payload(socket.wsi) == 0 else { return 0 }
         let message = socket.message
         socket.message = []
         socket.session.webSocketDidReceive(message, binary: socket.messageIsBinary)

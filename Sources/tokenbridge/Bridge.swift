@@ -67,7 +67,7 @@ struct Bridge {
                 maxBodyBytes: serverSettings.limits.maxBodyBytes, maxHeaderBytes: serverSettings.limits.maxHeaderBytes,
                 maxPendingBytes: serverSettings.limits.maxPendingBytes,
                 maxWebSocketMessageBytes: configuration.channels.maxMessageBytes),
-            handler: HTTPHandlerChain([ingress, channels.apiRoutes(apiKey: configuration.channels.apiKey)]),
+            handler: HTTPHandlerChain([ingress, channels.apiRoutes(apiKey: configuration.channels.apiKey, insecure: configuration.channels.apiInsecure)]),
             webSocketHandler: channels, logger: logger)
     }
 

@@ -77,6 +77,30 @@ struct TokenTests {
         #expect(accepted == .accept(Identity(user: "7", info: Array(#"{"name":"Ann"}"#.utf8), expiresAt: now + 60, channels: ["news"])))
     }
 
+    @Test func absurdExpiriesAreClampedNotTrapped() {
+        let open = TokenAuthorizer(verifier: verifier, streamPrefix: "stream_", allowAnonymousStreams: true)
+        for claims: JSONValue in [["sub": "7", "exp": .number(1e300)], ["sub": "7", "expire_at": .number(9.3e18)]] {
+            guard case .accept(let identity) = open.authorizeConnect(token: token(claims), now: now) else {
+                Issue.record("refused \(claims)")
+                continue
+            }
+            #expect(identity.expiresAt == 1_000_000_000_000_000)
+        }
+        let harness = Harness(authorizer: open)
+        harness.send(#"{"id":1,"connect":{"token":"\#(token(["sub": "7", "exp": .number(1e300)]))"}}"#)
+        #expect(harness.read().first?["connect"]?["expires"] == true, "and the session copes with it")
+    }
+
+    @Test func serverSideSubscriptionsAreDeduplicatedAndWithinTheLimit() {
+        let authorizer = TokenAuthorizer(verifier: verifier, streamPrefix: "stream_", allowAnonymousStreams: true)
+        let harness = Harness(configuration: SessionConfiguration(maxSubscriptions: 2), authorizer: authorizer)
+        let connectToken = token(["sub": "7", "channels": ["$a", "$a", "$b", "$c"]])
+        harness.send(#"{"id":1,"connect":{"token":"\#(connectToken)"}}"#)
+        let subs = harness.read().first?["connect"]?["subs"]?.objectValue
+        #expect(subs.map { Set($0.keys) } == ["$a", "$b"])
+        #expect(Set(harness.session.subscribedChannels) == ["$a", "$b"])
+    }
+
     @Test func subscribeOutcomesAreCentrifugos() {
         let authorizer = TokenAuthorizer(verifier: verifier, streamPrefix: "stream_", allowAnonymousStreams: true)
         let strict = TokenAuthorizer(verifier: verifier, streamPrefix: "stream_", allowAnonymousStreams: false)

@@ -115,7 +115,9 @@ def test_keys_and_error_modes(api_bridge):
     assert httpx.post(url, headers={"Authorization": f"ApiKey {KEY}"}).status_code == 200
     assert httpx.post(f"{url}?api_key={KEY}").status_code == 200
     assert httpx.post(url, headers={"X-API-Key": "wrong", "Authorization": f"apikey {KEY}"}).status_code == 401, \
-        "X-API-Key is checked first"
+        "X-API-Key is checked first, and Authorization only without it"
+    assert httpx.post(f"{url}?api_key={KEY}", headers={"X-API-Key": "wrong"}).status_code == 200, \
+        "the query parameter is the last resort"
     assert httpx.get(url, headers={"X-API-Key": KEY}).status_code == 405
     with pytest.raises(CentApiResponseError) as refused:
         cent(api_bridge).publish(PublishRequest(channel="", data={}))
@@ -143,3 +145,13 @@ def test_the_legacy_method_params_form(api_bridge):
     assert [p["data"] for p in answers[1]["result"]["publications"]] == [{"v": 1}]
     assert len(answers[2]["result"]["publications"]) == 1
     assert answers[3]["error"]["code"] == 104
+
+
+def test_without_a_key_the_api_is_closed_unless_declared_insecure(start_bridge):
+    closed = start_bridge({})
+    for headers in [{}, {"X-API-Key": ""}, {"Authorization": "apikey"}]:
+        response = httpx.post(f"{closed.base_url}/api/info", headers=headers)
+        assert response.status_code == 401 and response.content == b"", headers
+    assert httpx.post(f"{closed.base_url}/api/info?api_key=").status_code == 401
+    opened = start_bridge({"channels": {"api_insecure": True}})
+    assert "result" in httpx.post(f"{opened.base_url}/api/info").json()

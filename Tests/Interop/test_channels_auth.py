@@ -111,6 +111,9 @@ def test_an_expired_token_gets_109_and_the_sdk_refreshes_it(guarded):
         socket = await RawSocket.open(guarded)
         await socket.send({"id": 1, "connect": {"token": token(sub="bob", aud="bridge", nbf=int(time.time()) + 3600)}})
         assert (await socket.reply(1))["error"]["code"] == 109
+        # After a refused connect the connection is spent: another connect closes it (3501).
+        await socket.send({"id": 2, "connect": {"token": token(sub="bob", aud="bridge")}})
+        assert await socket.closed_with() == (3501, "bad request")
 
     run(go())
 
@@ -172,7 +175,7 @@ def short_grace(tmp_path_factory):
 
     registry = Registry(tmp_path_factory.mktemp("channels-expiry"))
     bridge = launch_bridge(registry, registry.log_dir, {
-        "channels": {"auth": {"mode": "token", "hmac_secret": SECRET}, "expired_close_delay": "1s"},
+        "channels": {"auth": {"mode": "token", "hmac_secret": SECRET}, "expired_close_delay": "1s", "api_insecure": True},
         "llm": {"provider": "simulated"},
     })
     yield bridge

@@ -53,8 +53,8 @@ def test_commands_batched_in_one_frame_are_answered_in_order_in_one_frame(edges)
 @pytest.mark.parametrize(
     "first",
     ['{"id":1,"subscribe":{"channel":"a"}}', '{"connect":{}}', "", "not json", '{"id":1}', '[1,2]',
-     '{"id":1,"connect":{}}\n\n{"id":2,"subscribe":{"channel":"a"}}'],
-    ids=["subscribe-first", "connect-without-id", "empty-frame", "garbage", "id-only", "array", "blank-line"],
+     '{"id":1,"connect":{}}\n\n{"id":2,"subscribe":{"channel":"a"}}', '{"send":{"data":{}}}'],
+    ids=["subscribe-first", "connect-without-id", "empty-frame", "garbage", "id-only", "array", "blank-line", "send-first"],
 )
 def test_bad_first_frames_close_with_3501(first, edges):
     async def go():
@@ -181,6 +181,18 @@ def test_limits_on_message_size_and_what_comes_after(edges):
         await big.connect()
         await big.send(json.dumps({"id": 2, "subscribe": {"channel": "a", "data": {"pad": "x" * 5000}}}))
         assert (await big.closed_with())[0] == 1009
+        # A message that never ends (continuation frames, no final one) is cut off at the limit.
+        endless = await RawSocket.open(edges)
+        await endless.connect()
+
+        async def pieces():
+            while True:
+                yield "x" * 1000
+                await asyncio.sleep(0.01)
+
+        sending = asyncio.create_task(endless.socket.send(pieces()))
+        assert (await endless.closed_with())[0] == 1009
+        sending.cancel()
         fragmented = await RawSocket.open(edges)
         await fragmented.socket.send(iter(['{"id":1,', '"connect":', '{"name":"frag"}}']))
         assert "connect" in (await fragmented.reply(1))
