@@ -20,11 +20,16 @@ public final class ChannelHub: Sendable {
         /// with the per-channel bounds alone, many long answers within `historyTTL` could hold
         /// any amount of memory.
         public var maxHistoryBytes: Int
+        /// Channels under this prefix belong to streams: their offsets are the stream's seqs, so
+        /// anything else published there (server API, clients) goes to subscribers live only,
+        /// without an offset and outside history.
+        public var streamPrefix: String
 
         public init(
             historySize: Int = 10_000, historyTTL: Duration = .seconds(600), recoveryLimit: Int? = nil,
-            idempotencyWindow: Duration = .seconds(300), maxHistoryBytes: Int = 256 << 20
+            idempotencyWindow: Duration = .seconds(300), maxHistoryBytes: Int = 256 << 20, streamPrefix: String = "stream_"
         ) {
+            self.streamPrefix = streamPrefix
             self.historySize = historySize
             self.historyTTL = historyTTL
             self.recoveryLimit = recoveryLimit ?? historySize
@@ -66,11 +71,13 @@ public final class ChannelHub: Sendable {
 
     /// Publishes at the next offset (the server API, client publishes). A repeated
     /// `idempotencyKey` within the window publishes nothing and returns the first offset.
+    /// Into a stream's channel: live only (see `Configuration.streamPrefix`).
     @discardableResult
     public func publish(
         channel name: String, data: [UInt8], tags: [(key: String, value: String)] = [], idempotencyKey: String? = nil,
-        skipHistory: Bool = false
+        skipHistory requestedSkip: Bool = false
     ) -> StreamPosition {
+        let skipHistory = requestedSkip || (!configuration.streamPrefix.isEmpty && name.hasPrefix(configuration.streamPrefix))
         guard let channel = channel(name, create: true) else { return StreamPosition(offset: 0, epoch: "") }
         let now = ContinuousClock.now
         defer { trimHistoryIfOverBudget() }

@@ -137,6 +137,8 @@ public final class ClientSession: ChannelSubscriber, @unchecked Sendable {
                 // A fixed timer: the next ping is due an interval after this one, whatever else flowed.
                 state.nextPing = ping + configuration.pingInterval
                 if state.pongDue == nil { state.pongDue = now + configuration.pongTimeout }
+                // A client that reads nothing fills its queue with pings too.
+                if isOverLimit(state.queue) { return .slow }
             }
             for (channel, subscription) in state.subscriptions {
                 if let end = subscription.endsAt, now >= end { expiredSubscriptions.append(channel) }
@@ -177,7 +179,7 @@ public final class ClientSession: ChannelSubscriber, @unchecked Sendable {
                 state.queue.bytes * 2 > configuration.maxQueuedBytes || state.queue.count * 2 > configuration.maxQueuedMessages
             wake = state.queue.isEmpty
             state.queue.append(publication, mergingDeltas: behind)
-            return state.queue.bytes > configuration.maxQueuedBytes || state.queue.count > configuration.maxQueuedMessages
+            return isOverLimit(state.queue)
         }
         if overflow {
             // Too far behind to catch up: close rather than let one reader hold memory (3008;
@@ -192,15 +194,25 @@ public final class ClientSession: ChannelSubscriber, @unchecked Sendable {
 
     var isClosing: Bool { state.withLock { $0.closing != nil || $0.phase == .closed } }
 
-    /// Queues a line and asks for a write.
+    /// Queues a line and asks for a write. Replies count against the same bounds as
+    /// publications: a client that keeps asking (history, presence) and never reads is as slow
+    /// as one that cannot keep up, and is closed the same way (3008).
     func send(_ line: [UInt8]) {
-        let wake = state.withLock { state -> Bool in
-            guard state.closing == nil, state.phase != .closed else { return false }
+        let (wake, overflow) = state.withLock { state -> (Bool, Bool) in
+            guard state.closing == nil, state.phase != .closed else { return (false, false) }
             let wake = state.queue.isEmpty
             state.queue.append(.line(line))
-            return wake
+            return (wake, isOverLimit(state.queue))
         }
-        if wake { transport.requestWrite() }
+        if overflow {
+            disconnect(.slow)
+        } else if wake {
+            transport.requestWrite()
+        }
+    }
+
+    func isOverLimit(_ queue: OutboundQueue) -> Bool {
+        queue.bytes > configuration.maxQueuedBytes || queue.count > configuration.maxQueuedMessages
     }
 
     /// Closes the connection with a code: queued output is dropped, the close frame goes next.

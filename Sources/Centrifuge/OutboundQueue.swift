@@ -25,12 +25,16 @@ struct OutboundQueue {
         bytes += item.size
     }
 
+    /// A merged publication grows to about this size, then the next one starts: each merge
+    /// re-encodes what it holds, under the channel's lock, so its size bounds the publisher's cost.
+    static let mergedPublicationBytes = 16 << 10
+
     /// Appends a text delta, merging it into the last queued one of the same stream when asked
     /// (a client falling behind gets fewer, larger publications covering the same seqs).
     mutating func append(_ publication: Publication, mergingDeltas: Bool) {
         if mergingDeltas, let next = publication.delta, let lastIndex = items.indices.last, lastIndex >= head,
             case .publication(let last) = items[lastIndex], last.channel == publication.channel, let previous = last.delta,
-            previous.to + 1 == next.from
+            previous.to + 1 == next.from, last.push.count < Self.mergedPublicationBytes
         {
             let merged = previous.merged(with: next, channel: publication.channel)
             bytes += merged.push.count - last.push.count

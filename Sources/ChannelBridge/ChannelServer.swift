@@ -20,7 +20,9 @@ public final class ChannelServer: WebSocketHandler, Sendable {
         rpcHandler: ClientSession.RPCHandler? = nil
     ) {
         self.configuration = configuration
-        hub = ChannelHub(configuration: configuration.hub)
+        var hubConfiguration = configuration.hub
+        hubConfiguration.streamPrefix = configuration.streamPrefix
+        hub = ChannelHub(configuration: hubConfiguration)
         self.authorizer = authorizer
         self.logger = logger
         self.rpcHandler = rpcHandler

@@ -193,4 +193,17 @@ struct SessionTests {
         for seq in 201...400 { harness.hub.publishStream(channel: "stream_s", epoch: "E", seq: UInt64(seq), data: Array("{}".utf8)) }
         #expect(harness.transport.closes == [.slow])
     }
+
+    @Test func aClientThatAsksAndNeverReadsIsClosedAsSlow() {
+        let harness = Harness(configuration: SessionConfiguration(maxQueuedBytes: 64 << 10, maxQueuedMessages: 100))
+        harness.connect()
+        let data = Array(#"{"text":"\#(String(repeating: "x", count: 200))"}"#.utf8)
+        for _ in 1...50 { harness.hub.publish(channel: "big", data: data) }
+        harness.send(#"{"id":2,"subscribe":{"channel":"big"}}"#)
+        for id in 3...20 {
+            harness.send(#"{"id":\#(id),"history":{"channel":"big","limit":-1}}"#)
+            if !harness.transport.closes.isEmpty { break }
+        }
+        #expect(harness.transport.closes == [.slow], "each reply is about 12 KB: the 64 KiB bound is passed within a few")
+    }
 }
