@@ -21,6 +21,9 @@ extension BridgeConfiguration {
         public var historySize: Int
         /// How long a channel's history outlives its last publication.
         public var historyTTL: Duration
+        /// How long a channel's position (epoch, top offset) outlives its history, so that a
+        /// late recovery is told "not recovered" rather than given an empty stream.
+        public var historyMetaTTL: Duration
         /// The most publications one recovering subscribe returns; 0 = `historySize`.
         public var recoveryLimit: Int
         /// History of all channels together at most; beyond it the least recently published
@@ -48,7 +51,7 @@ extension BridgeConfiguration {
             prefix: String = "stream_", apiKey: String = "", apiInsecure: Bool = false, pingInterval: Duration = .seconds(25),
             pongTimeout: Duration = .seconds(8), connectTimeout: Duration = .seconds(10), expiredCloseDelay: Duration = .seconds(25),
             historySize: Int = 10_000,
-            historyTTL: Duration = .seconds(600), recoveryLimit: Int = 0, historyMaxBytes: Int = 256 << 20, maxConnections: Int = 10_000,
+            historyTTL: Duration = .seconds(600), historyMetaTTL: Duration = .seconds(86_400), recoveryLimit: Int = 0, historyMaxBytes: Int = 256 << 20, maxConnections: Int = 10_000,
             maxSubscriptions: Int = 128, maxQueuedBytes: Int = 4 << 20, maxQueuedMessages: Int = 20_000,
             maxMessageBytes: Int = 65_536, clientPublishNamespaces: [String] = [], auth: Auth = Auth(),
             allowedOrigins: [String] = ["*"]
@@ -62,6 +65,7 @@ extension BridgeConfiguration {
             self.expiredCloseDelay = expiredCloseDelay
             self.historySize = historySize
             self.historyTTL = historyTTL
+            self.historyMetaTTL = historyMetaTTL
             self.recoveryLimit = recoveryLimit
             self.historyMaxBytes = historyMaxBytes
             self.maxConnections = maxConnections

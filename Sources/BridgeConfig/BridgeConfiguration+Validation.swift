@@ -125,6 +125,7 @@ extension BridgeConfiguration {
         checker.requirePositive(channels.expiredCloseDelay, "channels.expired_close_delay")
         checker.require(channels.historySize, in: 1...1_000_000, "channels.history_size")
         checker.requirePositive(channels.historyTTL, "channels.history_ttl")
+        checker.requirePositive(channels.historyMetaTTL, "channels.history_meta_ttl")
         checker.require(channels.recoveryLimit, in: 0...1_000_000, "channels.recovery_limit")
         checker.require(channels.historyMaxBytes, in: (1 << 20)...(1 << 40), "channels.history_max_bytes")
         checker.require(channels.maxConnections, in: 1...1_000_000, "channels.max_connections")

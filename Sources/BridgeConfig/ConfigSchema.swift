@@ -164,6 +164,7 @@ enum ConfigSchema {
                 .duration("expired_close_delay", \.channels.expiredCloseDelay),
                 .integer("history_size", \.channels.historySize),
                 .duration("history_ttl", \.channels.historyTTL),
+                .duration("history_meta_ttl", \.channels.historyMetaTTL),
                 .integer("recovery_limit", \.channels.recoveryLimit),
                 .bytes("history_max_bytes", \.channels.historyMaxBytes),
                 .integer("max_connections", \.channels.maxConnections),

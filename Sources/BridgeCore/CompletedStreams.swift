@@ -19,46 +19,20 @@ public struct StreamCompletion: Sendable, Equatable {
 public struct CompletedStreams: Sendable {
     public typealias Completion = StreamCompletion
 
-    let retention: Duration
-    let capacity: Int
-    private var byUID: [String: Completion] = [:]
-    /// Insertion order, for expiry; an entry replaced later is skipped when its old slot comes up.
-    private var order: [(uid: String, at: ContinuousClock.Instant)] = []
-    private var oldest = 0
+    private var completions: ExpiringDictionary<String, Completion>
 
     public init(retention: Duration, capacity: Int = 100_000) {
-        self.retention = retention
-        self.capacity = max(1, capacity)
+        completions = ExpiringDictionary(ttl: retention, capacity: capacity)
     }
 
-    public var count: Int { byUID.count }
+    public var retention: Duration { completions.ttl }
+    public var count: Int { completions.count }
 
     public mutating func record(uid: String, _ completion: Completion) {
-        guard retention > .zero else { return }
-        prune(now: completion.at)
-        byUID[uid] = completion
-        order.append((uid, completion.at))
-        while byUID.count > capacity { dropOldest() }
+        completions.store(uid, completion, at: completion.at)
     }
 
-    public mutating func lookup(_ uid: String, now: ContinuousClock.Instant = .now) -> Completion? {
-        prune(now: now)
-        return byUID[uid]
-    }
-
-    private mutating func prune(now: ContinuousClock.Instant) {
-        while oldest < order.count, now - order[oldest].at >= retention { dropOldest() }
-        // Reclaim the consumed front now and then rather than shifting the array every time.
-        if oldest > 1024, oldest * 2 > order.count {
-            order.removeFirst(oldest)
-            oldest = 0
-        }
-    }
-
-    private mutating func dropOldest() {
-        guard oldest < order.count else { return }
-        let entry = order[oldest]
-        oldest += 1
-        if byUID[entry.uid]?.at == entry.at { byUID[entry.uid] = nil }
+    public func lookup(_ uid: String, now: ContinuousClock.Instant = .now) -> Completion? {
+        completions.value(uid, now: now)
     }
 }

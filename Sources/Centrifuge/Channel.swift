@@ -14,14 +14,19 @@ final class Channel: Sendable {
         var subscribers: [ObjectIdentifier: any ChannelSubscriber] = [:]
         /// Idempotency keys of recent publishes (server API), with when they were used.
         var idempotency: [String: (offset: UInt64, at: ContinuousClock.Instant)] = [:]
+        /// Dropped from the hub by the sweeper: whoever finds it after looking it up looks again.
+        var removed = false
     }
 
     let name: String
     let state: Mutex<State>
 
-    init(name: String, historySize: Int) {
+    /// A new channel, or one made again where a retired one stood.
+    init(name: String, historySize: Int, restoring position: RetiredPositions.Position? = nil) {
         self.name = name
-        state = Mutex(State(epoch: Channel.newEpoch(), history: HistoryRing(capacity: historySize)))
+        var state = State(epoch: position?.epoch ?? Channel.newEpoch(), history: HistoryRing(capacity: historySize))
+        state.top = position?.top ?? 0
+        self.state = Mutex(state)
     }
 
     /// 8 random letters, as Centrifugo's memory engine makes them.

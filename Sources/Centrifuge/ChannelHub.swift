@@ -24,12 +24,16 @@ public final class ChannelHub: Sendable {
         /// anything else published there (server API, clients) goes to subscribers live only,
         /// without an offset and outside history.
         public var streamPrefix: String
+        /// How long a dropped channel's position (epoch and top offset) outlives it.
+        public var historyMetaTTL: Duration
 
         public init(
             historySize: Int = 10_000, historyTTL: Duration = .seconds(600), recoveryLimit: Int? = nil,
-            idempotencyWindow: Duration = .seconds(300), maxHistoryBytes: Int = 256 << 20, streamPrefix: String = "stream_"
+            idempotencyWindow: Duration = .seconds(300), maxHistoryBytes: Int = 256 << 20, streamPrefix: String = "stream_",
+            historyMetaTTL: Duration = .seconds(86_400)
         ) {
             self.streamPrefix = streamPrefix
+            self.historyMetaTTL = historyMetaTTL
             self.historySize = historySize
             self.historyTTL = historyTTL
             self.recoveryLimit = recoveryLimit ?? historySize
@@ -38,8 +42,14 @@ public final class ChannelHub: Sendable {
         }
     }
 
+    /// The channels by name, and where dropped ones stood.
+    private struct Directory {
+        var channels: [String: Channel] = [:]
+        var retired: RetiredPositions
+    }
+
     public let configuration: Configuration
-    private let channels = Mutex<[String: Channel]>([:])
+    private let directory: Mutex<Directory>
     private let publishedCount = Atomic<Int>(0)
     private let historyByteCount = Atomic<Int>(0)
     private let evictedHistories = Atomic<Int>(0)
@@ -48,6 +58,7 @@ public final class ChannelHub: Sendable {
 
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
+        directory = Mutex(Directory(retired: RetiredPositions(ttl: configuration.historyMetaTTL)))
     }
 
     /// Publications accepted so far (for metrics).
@@ -57,13 +68,27 @@ public final class ChannelHub: Sendable {
     /// Channel histories dropped to stay within `maxHistoryBytes`.
     public var historyEvictions: Int { evictedHistories.load(ordering: .relaxed) }
 
-    private func channel(_ name: String, create: Bool) -> Channel? {
-        channels.withLock { channels in
-            if let existing = channels[name] { return existing }
-            guard create else { return nil }
-            let channel = Channel(name: name, historySize: configuration.historySize)
-            channels[name] = channel
-            return channel
+    private func channel(_ name: String) -> Channel? {
+        directory.withLock { $0.channels[name] }
+    }
+
+    /// Runs `body` under the lock of channel `name`, made (or made again from its retired
+    /// position) when missing. The map lock is let go before the channel's is taken, so the
+    /// sweeper may drop the channel in between: then it is looked up again.
+    private func withLiveChannel<Result>(_ name: String, _ body: (inout Channel.State) -> Result) -> Result {
+        while true {
+            let channel = directory.withLock { directory -> Channel in
+                if let existing = directory.channels[name] { return existing }
+                let restored = directory.retired.takeBack(name, now: .now)
+                let channel = Channel(name: name, historySize: configuration.historySize, restoring: restored)
+                directory.channels[name] = channel
+                return channel
+            }
+            var result: Result?
+            channel.state.withLock { state in
+                if !state.removed { result = body(&state) }
+            }
+            if let result { return result }
         }
     }
 
@@ -78,10 +103,9 @@ public final class ChannelHub: Sendable {
         skipHistory requestedSkip: Bool = false
     ) -> StreamPosition {
         let skipHistory = requestedSkip || (!configuration.streamPrefix.isEmpty && name.hasPrefix(configuration.streamPrefix))
-        guard let channel = channel(name, create: true) else { return StreamPosition(offset: 0, epoch: "") }
         let now = ContinuousClock.now
         defer { trimHistoryIfOverBudget() }
-        return channel.state.withLock { state in
+        return withLiveChannel(name) { state in
             if let key = idempotencyKey {
                 state.idempotency = state.idempotency.filter { now - $0.value.at < configuration.idempotencyWindow }
                 if let earlier = state.idempotency[key] { return StreamPosition(offset: earlier.offset, epoch: state.epoch) }
@@ -101,12 +125,13 @@ public final class ChannelHub: Sendable {
 
     /// Publishes a stream's event at its seq under its run's epoch. A new epoch starts the
     /// channel over (a rerun): history from the old run goes, recovering clients of it are told
-    /// they must start again.
+    /// they must start again (not recovered). Live subscribers go on receiving: the new run
+    /// begins with its `start` event.
     public func publishStream(channel name: String, epoch: String, seq: UInt64, data: [UInt8], delta: StreamDelta? = nil) {
-        guard let channel = channel(name, create: true) else { return }
         defer { trimHistoryIfOverBudget() }
-        channel.state.withLock { state in
+        withLiveChannel(name) { state in
             if state.epoch != epoch {
+                // Nothing published under the old epoch: a position in it is a position in this one.
                 state.emptyPriorEpoch = state.top == 0 ? state.epoch : nil
                 state.epoch = epoch
                 state.top = 0
@@ -136,8 +161,7 @@ public final class ChannelHub: Sendable {
     public func subscribe(
         _ subscriber: any ChannelSubscriber, to name: String, recover: StreamPosition?, reply: (SubscribeOutcome) -> Void
     ) {
-        guard let channel = channel(name, create: true) else { return }
-        channel.state.withLock { state in
+        withLiveChannel(name) { state in
             var outcome = SubscribeOutcome(epoch: state.epoch, offset: state.top, recovered: false, publications: [])
             if let position = recover { outcome = recovery(from: position, in: state) }
             state.subscribers[ObjectIdentifier(subscriber)] = subscriber
@@ -166,7 +190,7 @@ public final class ChannelHub: Sendable {
     }
 
     public func unsubscribe(_ subscriber: any ChannelSubscriber, from name: String) {
-        guard let channel = channel(name, create: false) else { return }
+        guard let channel = channel(name) else { return }
         channel.state.withLock { $0.subscribers[ObjectIdentifier(subscriber)] = nil }
     }
 
@@ -175,8 +199,9 @@ public final class ChannelHub: Sendable {
     /// `limit` 0: only the position; -1 (or above the recovery limit): as many as the limit
     /// allows; N: the first N (newest first when `reverse`). `since` must name this epoch (112).
     public func history(channel name: String, limit: Int, since: StreamPosition?, reverse: Bool) -> Result<HistoryPage, ReplyError> {
-        guard let channel = channel(name, create: false) else {
-            return .success(HistoryPage(epoch: Channel.newEpoch(), offset: 0, publications: []))
+        guard let channel = channel(name) else {
+            let retired = directory.withLock { $0.retired.position(of: name, now: .now) }
+            return .success(HistoryPage(epoch: retired?.epoch ?? Channel.newEpoch(), offset: retired?.top ?? 0, publications: []))
         }
         return channel.state.withLock { state in
             if let since, !since.epoch.isEmpty, since.epoch != state.epoch { return .failure(.unrecoverablePosition) }
@@ -191,29 +216,30 @@ public final class ChannelHub: Sendable {
     }
 
     public func removeHistory(channel name: String) {
-        channel(name, create: false)?.state.withLock { state in keepingCount(&state.history) { $0.removeAll() } }
+        channel(name)?.state.withLock { state in keepingCount(&state.history) { $0.removeAll() } }
     }
 
     public func presence(channel name: String) -> [ClientInfo] {
-        channel(name, create: false)?.state.withLock { $0.subscribers.values.map(\.clientInfo) } ?? []
+        channel(name)?.state.withLock { $0.subscribers.values.map { $0.clientInfo(in: name) } } ?? []
     }
 
     /// Channels with at least one subscriber, and how many clients each has.
     public func activeChannels() -> [(name: String, clients: Int)] {
-        let all = channels.withLock { Array($0.values) }
+        let all = directory.withLock { Array($0.channels.values) }
         return all.compactMap { channel in
             let count = channel.state.withLock { $0.subscribers.count }
             return count > 0 ? (channel.name, count) : nil
         }
     }
 
-    public var channelCount: Int { channels.withLock { $0.count } }
+    public var channelCount: Int { directory.withLock { $0.channels.count } }
 
     // MARK: - Upkeep
 
-    /// Drops history that outlived `historyTTL`, and channels with neither history nor subscribers.
+    /// Drops history that outlived `historyTTL`, and channels with neither history nor
+    /// subscribers (keeping where they stood, for `historyMetaTTL`).
     public func sweep(now: ContinuousClock.Instant = .now) {
-        let all = channels.withLock { Array($0.values) }
+        let all = directory.withLock { Array($0.channels.values) }
         var idle: [String] = []
         for channel in all {
             let empty = channel.state.withLock { state -> Bool in
@@ -227,12 +253,18 @@ public final class ChannelHub: Sendable {
             if empty { idle.append(channel.name) }
         }
         guard !idle.isEmpty else { return }
-        channels.withLock { channels in
+        directory.withLock { directory in
             for name in idle {
-                // Subscribed again in the meantime? Keep it.
-                if let channel = channels[name], channel.state.withLock({ $0.subscribers.isEmpty && $0.history.isEmpty }) {
-                    channels[name] = nil
+                guard let channel = directory.channels[name] else { continue }
+                let position = channel.state.withLock { state -> RetiredPositions.Position? in
+                    // Subscribed or published to again in the meantime? Keep it.
+                    guard state.subscribers.isEmpty, state.history.isEmpty, state.idempotency.isEmpty else { return nil }
+                    state.removed = true
+                    return RetiredPositions.Position(epoch: state.epoch, top: state.top)
                 }
+                guard let position else { continue }
+                directory.channels[name] = nil
+                directory.retired.retire(name, position, now: now)
             }
         }
     }
@@ -253,7 +285,7 @@ public final class ChannelHub: Sendable {
         let budget = configuration.maxHistoryBytes
         guard historyBytes > budget, !trimming.exchange(true, ordering: .acquiring) else { return }
         defer { trimming.store(false, ordering: .releasing) }
-        let all = channels.withLock { Array($0.values) }
+        let all = directory.withLock { Array($0.channels.values) }
         var candidates: [(channel: Channel, last: ContinuousClock.Instant?)] = []
         for channel in all {
             if let last = channel.state.withLock({ $0.history.isEmpty ? nil : Optional($0.lastPublish) }) {

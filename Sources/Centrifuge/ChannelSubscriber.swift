@@ -5,8 +5,8 @@ public protocol ChannelSubscriber: AnyObject, Sendable {
     /// Called with the channel's lock held, in offset order, from whichever thread published:
     /// must only enqueue and return.
     func channel(_ name: String, didPublish publication: Publication)
-    /// Who this is, for presence.
-    var clientInfo: ClientInfo { get }
+    /// Who this is in `channel`, for presence (with the subscription's `chan_info`).
+    func clientInfo(in channel: String) -> ClientInfo
 }
 
 /// A connection as other clients and the server API see it.

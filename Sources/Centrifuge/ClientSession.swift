@@ -74,6 +74,14 @@ public final class ClientSession: ChannelSubscriber, @unchecked Sendable {
     }
 
     public var clientInfo: ClientInfo { info.withLock { $0 } }
+
+    /// With the subscription token's `info` as `chan_info`. Taken under the channel's lock,
+    /// which comes before this session's.
+    public func clientInfo(in channel: String) -> ClientInfo {
+        var info = clientInfo
+        info.chanInfo = state.withLock { $0.subscriptions[channel]?.chanInfo }
+        return info
+    }
     public var user: String { state.withLock { $0.identity.user } }
     public var subscribedChannels: [String] { state.withLock { Array($0.subscriptions.keys) } }
 

@@ -112,7 +112,8 @@ struct Bridge {
             maxQueuedMessages: settings.maxQueuedMessages, expiredCloseDelay: settings.expiredCloseDelay)
         let hub = ChannelHub.Configuration(
             historySize: settings.historySize, historyTTL: settings.historyTTL,
-            recoveryLimit: settings.recoveryLimit > 0 ? settings.recoveryLimit : nil, maxHistoryBytes: settings.historyMaxBytes)
+            recoveryLimit: settings.recoveryLimit > 0 ? settings.recoveryLimit : nil, maxHistoryBytes: settings.historyMaxBytes,
+            historyMetaTTL: settings.historyMetaTTL)
         return ChannelServer(
             configuration: ChannelServerConfiguration(
                 streamPrefix: settings.prefix, hub: hub, session: session, allowedOrigins: settings.allowedOrigins,
