@@ -27,7 +27,8 @@ def guarded(tmp_path_factory):
 
     registry = Registry(tmp_path_factory.mktemp("channels-auth"))
     bridge = launch_bridge(registry, registry.log_dir, {
-        "channels": {"auth": {"mode": "token", "hmac_secret": SECRET, "allow_anonymous_streams": True, "audience": "bridge"}},
+        "channels": {"auth": {"mode": "token", "hmac_secret": SECRET, "allow_anonymous_streams": True, "audience": "bridge"},
+                     "api_insecure": True},
         "llm": {"provider": "simulated", "simulated": {"tokens": 20, "rate": 200}},
     })
     yield bridge
@@ -144,6 +145,14 @@ def test_subscription_tokens_and_server_side_subscriptions(guarded):
         await socket.send({"id": 1, "connect": {"token": token(sub="cid", aud="bridge", channels=["$alerts"])}})
         connect = (await socket.reply(1))["connect"]
         assert "$alerts" in connect["subs"], connect
+        # Publications reach a server-side subscription with no subscribe from the client.
+        async with httpx.AsyncClient(timeout=10) as http:
+            published = await http.post(f"{guarded.base_url}/api/publish", json={"channel": "$alerts", "data": {"level": "high"}})
+            assert published.status_code == 200 and "error" not in published.json(), published.text
+        pushes = []
+        while not pushes:
+            pushes = [line["push"] for line in await socket.frame() if "push" in line]
+        assert pushes[0]["channel"] == "$alerts" and pushes[0]["pub"]["data"] == {"level": "high"}
         await socket.send(
             {"id": 2, "subscribe": {"channel": "$room", "token": token(sub="cid", aud="bridge", channel="$room", exp=now + 60)}},
             {"id": 3, "subscribe": {"channel": "$room2", "token": token(sub="cid", aud="bridge", channel="$room2", exp=now - 1)}})
