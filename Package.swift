@@ -24,6 +24,7 @@ let package = Package(
         .systemLibrary(
             name: "CRabbitMQ", pkgConfig: "librabbitmq",
             providers: [.apt(["librabbitmq-dev"])]),
+        .systemLibrary(name: "CEpoll"),
 
         // MARK: - Wrappers: each owns one C library and its thread
         .target(name: "Curl", dependencies: ["CCurl"]),
@@ -51,7 +52,7 @@ let package = Package(
             dependencies: ["BridgeCore", "OpenAIWire", "AMQP", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "Bench",
-            dependencies: ["BridgeCore", "OpenAIWire", "Curl", "AMQP", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["BridgeCore", "OpenAIWire", "Curl", "AMQP", "CEpoll", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "BridgeConfig",
             dependencies: ["BridgeCore", .product(name: "Yams", package: "Yams")]),

@@ -6,7 +6,8 @@
 # send time), then runs `tokenbridge bench --egress ws`:
 #   fan-out     one stream to 1, 100, 1000 and 5000 subscribers, and 1000 streams with one each,
 #               first as fast as the model goes (throughput), then at BENCH_RATE tokens/s per
-#               stream (latency at a chat model's pace)
+#               stream (latency at a chat model's pace), then paced again with the subscribers'
+#               thread busy-polling (--busy-poll: the client never sleeps, as if on another machine)
 #   idle        on a fresh bridge each time, 2000 and then 10000 connections that connect and
 #               subscribe and then sit still: the bridge's RSS growth per connection
 # Writes a markdown table to stdout and artifacts/bench-channels.md (JSON reports beside it).
@@ -87,8 +88,12 @@ for idle in 2000 10000; do
 done
 
 start_bridge
-for pace in burst paced; do
-    if [[ $pace == burst ]]; then args=(--tokens "$burst" --rate 0); else args=(--tokens "$tokens" --rate "$rate"); fi
+for pace in burst paced busy; do
+    case $pace in
+    burst) args=(--tokens "$burst" --rate 0) ;;
+    paced) args=(--tokens "$tokens" --rate "$rate") ;;
+    busy) args=(--tokens "$tokens" --rate "$rate" --busy-poll) ;;
+    esac
     for subscribers in 1 100 1000 5000; do run "$pace-1x$subscribers" --streams 1 --subscribers "$subscribers" "${args[@]}"; done
     run "$pace-1000x1" --streams 1000 --subscribers 1 "${args[@]}"
 done
@@ -100,6 +105,7 @@ BENCH_DIR="$out_dir" BENCH_RATE="$rate" BENCH_HEADER="$(
     echo "- $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (uncommitted changes)')"
     echo "- machine: nproc $(nproc), CPU \"$cpu_model\"; bridge and bench share the cores, over loopback"
     echo "- burst: $burst tokens per stream as fast as the simulated model goes; paced: $tokens tokens at $rate tokens/s per stream"
+    echo "- busy-polling client: the subscribers' thread spins instead of sleeping, so the bridge's sends do not pay for waking it"
     echo "- latency: from the model handing a token to the pipeline to its publication arriving at a subscriber"
 )" python3 - <<'PY' | tee "$out_dir/bench-channels.md"
 import json, os
@@ -112,16 +118,18 @@ print(os.environ["BENCH_HEADER"])
 print()
 print("| run | streams x subscribers | publications delivered/s | latency p50 / p99 / max | lost/dup/closed | bridge CPU | bridge RSS after |")
 print("|---|---|---:|---:|---:|---:|---:|")
-for pace in ["burst", "paced"]:
+for pace in ["burst", "paced", "busy"]:
     for shape in ["1x1", "1x100", "1x1000", "1x5000", "1000x1"]:
         r = load(f"{pace}-{shape}")
         lat = r.get("latency_ms") or {}
         latency = f"{lat['p50']:.2f} / {lat['p99']:.2f} / {lat['max']:.2f} ms" if lat else "-"
-        rate = "unlimited" if pace == "burst" else f"{os.environ['BENCH_RATE']} tok/s"
+        rate = {"burst": "unlimited", "paced": f"{os.environ['BENCH_RATE']} tok/s",
+                "busy": f"{os.environ['BENCH_RATE']} tok/s, busy-polling client"}[pace]
+        pace_name = "paced" if pace == "busy" else pace
         cpu = f"{r['bridge_cpu_seconds']:.2f} s" if r.get("bridge_cpu_seconds") is not None else "-"
         rss = f"{r['bridge_rss_bytes'] / 1048576:.0f} MB" if r.get("bridge_rss_bytes") else "-"
         checks = f"{r['lost']} / {r['duplicated']} / {r['closed_by_server']}"
-        print(f"| {pace} ({rate}) | {shape.replace('x', ' x ')} | {r['delivered_per_second']:.0f} | {latency} | {checks} | {cpu} | {rss} |")
+        print(f"| {pace_name} ({rate}) | {shape.replace('x', ' x ')} | {r['delivered_per_second']:.0f} | {latency} | {checks} | {cpu} | {rss} |")
 print()
 print("| idle connections (fresh bridge) | bridge RSS growth per connection | bridge RSS |")
 print("|---:|---:|---:|")

@@ -16,12 +16,18 @@ public struct FanoutOptions: Sendable {
     /// Open this many idle connections instead, and report the bridge's memory per connection.
     public var idleConnections: Int?
     public var pid: Int32?
+    /// The subscribers' thread spins on its sockets instead of sleeping between publications.
+    /// On a machine shared with the bridge, a sleeping client makes every send of the bridge pay
+    /// for waking it (an inter-processor interrupt, dear in a VM); a client on another machine
+    /// never charges the bridge that. Costs one core.
+    public var busyPoll: Bool
     public var timeout: Duration
 
     public init(
         url: String, streams: Int, subscribersPerStream: Int, tokens: Int, rate: Double, idleConnections: Int? = nil,
-        pid: Int32? = nil, timeout: Duration = .seconds(120)
+        pid: Int32? = nil, busyPoll: Bool = false, timeout: Duration = .seconds(120)
     ) {
+        self.busyPoll = busyPoll
         self.url = url
         self.streams = streams
         self.subscribersPerStream = subscribersPerStream
@@ -37,7 +43,7 @@ public enum FanoutBench {
     public static func run(_ options: FanoutOptions) async throws -> FanoutReport {
         raiseDescriptorLimit()
         guard let (host, port) = hostAndPort(options.url) else { throw BenchError("--url must look like http://127.0.0.1:8080/v1") }
-        let fleet = try WebSocketFleet(host: host, port: port, path: "/connection/websocket")
+        let fleet = try WebSocketFleet(host: host, port: port, path: "/connection/websocket", busyPoll: options.busyPoll)
         let runID = StreamID.generateEpoch()
         let idle = options.idleConnections
         let uids = (0..<(idle == nil ? options.streams : 0)).map { "bench-\(runID)-\($0)" }
@@ -130,6 +136,7 @@ public struct FanoutReport: Sendable {
     public var subscribersPerStream: Int
     public var tokens: Int
     public var rate: Double
+    public var busyPoll: Bool
     public var connections: Int
     public var delivered = 0
     public var deliveredPerSecond = 0.0
@@ -147,6 +154,7 @@ public struct FanoutReport: Sendable {
         subscribersPerStream = options.subscribersPerStream
         tokens = options.tokens
         rate = options.rate
+        busyPoll = options.busyPoll
         self.connections = connections
     }
 
@@ -169,7 +177,8 @@ public struct FanoutReport: Sendable {
         if let perConnection = idleBytesPerConnection {
             lines.append("  idle      \(connections) connections, \(BenchReport.fixed(perConnection / 1024, 2)) KiB of bridge RSS each")
         } else {
-            lines.append("  load      \(streams) stream(s) x \(subscribersPerStream) subscriber(s), \(tokens) tokens at \(rate == 0 ? "unlimited rate" : "\(rate)/s")")
+            lines.append("  load      \(streams) stream(s) x \(subscribersPerStream) subscriber(s), \(tokens) tokens at \(rate == 0 ? "unlimited rate" : "\(rate)/s")"
+                    + (busyPoll ? ", busy-polling client" : ""))
             lines.append("  delivered \(delivered) publications, \(BenchReport.fixed(deliveredPerSecond, 0))/s")
             if let latency {
                 lines.append(
@@ -190,6 +199,8 @@ public struct FanoutReport: Sendable {
             writer.key(key)
             writer.int(value)
         }
+        writer.key("busy_poll")
+        writer.bool(busyPoll)
         writer.key("delivered_per_second")
         writer.double(deliveredPerSecond)
         if let latency {

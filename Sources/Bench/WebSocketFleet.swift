@@ -1,9 +1,10 @@
+import CEpoll
 import Dispatch
 import Foundation
 import Glibc
 import Synchronization
 
-/// Many benchmark WebSocket connections on one thread (poll): each connects, subscribes to its
+/// Many benchmark WebSocket connections on one thread (epoll): each connects, subscribes to its
 /// channel and records every publication. Counters are read from any thread; the per-token
 /// latencies once the thread has stopped.
 final class WebSocketFleet: @unchecked Sendable {
@@ -14,7 +15,8 @@ final class WebSocketFleet: @unchecked Sendable {
     let port: Int
     let path: String
     private var probes: [WebSocketProbe] = []
-    private var descriptors: [pollfd] = []
+    /// Waits for the sockets that have something to read; an event's data is its probe's index.
+    private let readiness: Int32
     private(set) var latencies: [UInt32] = []
     /// The earliest model send time among the tokens received (uptime nanoseconds).
     private(set) var firstSentAt: UInt64 = 0
@@ -27,10 +29,20 @@ final class WebSocketFleet: @unchecked Sendable {
     private let stopRequested = Atomic<Bool>(false)
     private let exited = DispatchSemaphore(value: 0)
 
-    init(host: String, port: Int, path: String) throws(BenchError) {
+    /// Spin on the sockets instead of sleeping in epoll_wait (see `FanoutOptions.busyPoll`).
+    let busyPoll: Bool
+
+    init(host: String, port: Int, path: String, busyPoll: Bool = false) throws(BenchError) {
+        self.busyPoll = busyPoll
         self.host = host
         self.port = port
         self.path = path
+        readiness = epoll_create1(Int32(EPOLL_CLOEXEC))
+        guard readiness >= 0 else { throw BenchError("epoll_create1 failed: errno \(errno)") }
+    }
+
+    deinit {
+        close(readiness)
     }
 
     /// Opens one connection per channel name (blocking connects, then non-blocking I/O).
@@ -54,8 +66,14 @@ final class WebSocketFleet: @unchecked Sendable {
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
             let probe = WebSocketProbe(fd: fd, channel: channel)
             probe.queueHandshake(host: host, port: port, path: path)
+            var interest = epoll_event()
+            interest.events = EPOLLIN.rawValue
+            interest.data.u64 = UInt64(probes.count)
+            guard epoll_ctl(readiness, EPOLL_CTL_ADD, fd, &interest) == 0 else {
+                close(fd)
+                throw BenchError("epoll_ctl failed: errno \(errno)")
+            }
             probes.append(probe)
-            descriptors.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
         }
     }
 
@@ -82,17 +100,18 @@ final class WebSocketFleet: @unchecked Sendable {
     private func run() {
         latencies.reserveCapacity(1 << 20)
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        var events = [epoll_event](repeating: epoll_event(), count: 1024)
         for probe in probes { flush(probe) }
         while !stopRequested.load(ordering: .acquiring) {
-            let count = poll(&descriptors, nfds_t(descriptors.count), 20)
+            let count = epoll_wait(readiness, &events, Int32(events.count), busyPoll ? 0 : 20)
             guard count > 0 else { continue }
-            let now = DispatchTime.now().uptimeNanoseconds
-            for index in descriptors.indices where descriptors[index].revents != 0 {
-                descriptors[index].revents = 0
-                let probe = probes[index]
-                read(probe, into: &buffer, now: now)
+            for event in events.prefix(Int(count)) {
+                let probe = probes[Int(event.data.u64)]
+                // Stamped as each socket is read, not once per pass: a publication counts as
+                // delivered when this client has it.
+                read(probe, into: &buffer, now: DispatchTime.now().uptimeNanoseconds)
                 flush(probe)
-                if probe.phase == .closed { descriptors[index].fd = -1 }
+                if probe.phase == .closed { epoll_ctl(readiness, EPOLL_CTL_DEL, probe.fd, nil) }
             }
         }
         exited.signal()

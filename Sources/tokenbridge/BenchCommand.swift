@@ -58,6 +58,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "With --egress ws: open this many idle connections and report the bridge's memory per connection (needs --pid).")
     var idleConnections: Int?
 
+    @Flag(name: .long, help: "With --egress ws: the subscribers' thread spins instead of sleeping, so the bridge's sends never pay for waking a client that shares its machine (costs a core).")
+    var busyPoll = false
+
     @Option(name: .long, help: "Base URL of the OpenAI-compatible server, including /v1.")
     var url = "http://127.0.0.1:8080/v1"
 
@@ -109,7 +112,7 @@ struct BenchCommand: AsyncParsableCommand {
         if egress == .ws {
             let options = FanoutOptions(
                 url: url, streams: streams, subscribersPerStream: subscribers, tokens: tokens, rate: rate,
-                idleConnections: idleConnections, pid: pid)
+                idleConnections: idleConnections, pid: pid, busyPoll: busyPoll)
             let report = try await FanoutBench.run(options)
             print(json ? report.json : report.text, terminator: "")
             if !report.isClean { throw ExitCode(1) }
