@@ -53,6 +53,8 @@ extension BridgeConfiguration {
     private func checkPipelineAndIngress(_ checker: inout ConfigChecker) {
         checker.require(pipeline.maxConcurrentStreams, in: 1...Int.max, "pipeline.max_concurrent_streams")
         checker.requireNotNegative(pipeline.retention, "pipeline.retention")
+        checker.require(pipeline.retentionMaxBytes, in: (1 << 20)...(1 << 40), "pipeline.retention_max_bytes")
+        checker.requireNotNegative(pipeline.attachWait, "pipeline.attach_wait")
         checker.requireNotNegative(pipeline.shutdownGrace, "pipeline.shutdown_grace")
         // Checked even when the ingress is off: the response-queue sink connects with the same URL.
         checker.requireURL(ingress.rabbitmq.url, schemes: ["amqp", "amqps"], "ingress.rabbitmq.url")

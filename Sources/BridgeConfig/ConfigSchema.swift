@@ -85,6 +85,8 @@ enum ConfigSchema {
             [
                 .integer("max_concurrent_streams", \.pipeline.maxConcurrentStreams),
                 .duration("retention", \.pipeline.retention),
+                .bytes("retention_max_bytes", \.pipeline.retentionMaxBytes),
+                .duration("attach_wait", \.pipeline.attachWait),
                 .duration("shutdown_grace", \.pipeline.shutdownGrace),
             ])
     }

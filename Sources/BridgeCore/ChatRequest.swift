@@ -4,7 +4,12 @@
 /// and goes to the model server unchanged.
 public struct ChatRequest: Sendable, Equatable {
     /// Fields the bridge reads and never forwards to the model server.
-    public static let bridgeFields: Set<String> = ["uid", "username", "sinks", "async"]
+    public static let bridgeFields: Set<String> = ["uid", "username", "sinks", "async", "on_disconnect"]
+
+    /// What happens to the stream when the HTTP caller goes away before the end.
+    public enum DisconnectPolicy: String, Sendable, Equatable {
+        case cancel, `continue`
+    }
 
     /// The OpenAI request without the bridge's fields.
     public var body: JSONObject
@@ -14,14 +19,25 @@ public struct ChatRequest: Sendable, Equatable {
     public var username: String?
     /// `stream_options.include_usage`: the client wants a final usage-only chunk.
     public var includeUsage: Bool
+    /// Sinks the request names (within `sinks.allowed`); nil = `sinks.default`.
+    public var sinks: [String]?
+    /// Answer 202 at once and let the sinks carry the answer.
+    public var isAsync: Bool
+    public var onDisconnect: DisconnectPolicy?
 
-    public init(body: JSONObject, model: String?, stream: Bool, uid: String?, username: String?, includeUsage: Bool) {
+    public init(
+        body: JSONObject, model: String?, stream: Bool, uid: String?, username: String?, includeUsage: Bool,
+        sinks: [String]? = nil, isAsync: Bool = false, onDisconnect: DisconnectPolicy? = nil
+    ) {
         self.body = body
         self.model = model
         self.stream = stream
         self.uid = uid
         self.username = username
         self.includeUsage = includeUsage
+        self.sinks = sinks
+        self.isAsync = isAsync
+        self.onDisconnect = onDisconnect
     }
 
     /// Parses and validates a request body, reporting the first problem as OpenAI would.
@@ -80,9 +96,25 @@ public struct ChatRequest: Sendable, Equatable {
                 $0.boolValue
             } ?? false
         }
+        let sinks = try field(body, "sinks", as: "an array of sink names") { value -> [String]? in
+            guard let items = value.arrayValue else { return nil }
+            let names = items.compactMap(\.stringValue)
+            return names.count == items.count ? names : nil
+        }
+        let isAsync = try field(body, "async", as: "a boolean") { $0.boolValue } ?? false
+        let onDisconnect = try field(body, "on_disconnect", as: "a string") { $0.stringValue }.map {
+            (name) throws(RequestError) -> DisconnectPolicy in
+            guard let policy = DisconnectPolicy(rawValue: name) else {
+                throw RequestError(
+                    .invalid, "'on_disconnect' must be 'cancel' or 'continue', not '\(name)'.", param: "on_disconnect",
+                    code: "invalid_value")
+            }
+            return policy
+        }
         for name in bridgeFields { body[name] = nil }
         return ChatRequest(
-            body: body, model: model, stream: stream, uid: uid, username: username, includeUsage: includeUsage)
+            body: body, model: model, stream: stream, uid: uid, username: username, includeUsage: includeUsage,
+            sinks: sinks, isAsync: isAsync, onDisconnect: onDisconnect)
     }
 
     /// Reads an optional field; present but null counts as absent, present with another type is an error.

@@ -12,17 +12,21 @@ public final class Pipeline: Sendable {
         public var defaultModel: String
         /// Use `defaultModel` even when the request names another.
         public var forceModel: Bool
-        /// How long a finished stream is remembered (`completion(of:)`).
+        /// How long a finished stream is remembered (`completion(of:)`) and its events kept
+        /// (`journal`).
         public var retention: Duration
+        /// The events of all streams together at most; beyond it the longest finished are forgotten.
+        public var retentionMaxBytes: Int
 
         public init(
             maxConcurrentStreams: Int = 1000, defaultModel: String = "gpt-4o-mini", forceModel: Bool = false,
-            retention: Duration = .seconds(600)
+            retention: Duration = .seconds(600), retentionMaxBytes: Int = 256 << 20
         ) {
             self.maxConcurrentStreams = maxConcurrentStreams
             self.defaultModel = defaultModel
             self.forceModel = forceModel
             self.retention = retention
+            self.retentionMaxBytes = retentionMaxBytes
         }
     }
 
@@ -39,6 +43,8 @@ public final class Pipeline: Sendable {
     }
 
     public let configuration: Configuration
+    /// Every stream's events, for readers that attach late or resume (`GET /v1/streams/{uid}`).
+    public let journal: StreamJournal
     private let client: any LLMClient
     private let logger: Logger
     private let state: Mutex<State>
@@ -47,6 +53,7 @@ public final class Pipeline: Sendable {
         self.client = client
         self.configuration = configuration
         self.logger = logger
+        journal = StreamJournal(retention: configuration.retention, maxBytes: configuration.retentionMaxBytes)
         state = Mutex(State(completed: CompletedStreams(retention: configuration.retention)))
     }
 
@@ -70,6 +77,7 @@ public final class Pipeline: Sendable {
     ) throws(RequestError) -> StreamRun {
         let uid = request.uid ?? StreamID.generate()
         let model = model(for: request)
+        let sinks = [journal.sink(for: uid)] + sinks
         let run = StreamRun(uid: uid, model: model, sinks: sinks, deadline: deadline, logger: logger) { [weak self] run, terminal in
             self?.finished(run, terminal: terminal)
         }
@@ -221,5 +229,8 @@ extension Pipeline: MetricsSource {
         metrics.counters(
             "tokenbridge_streams_ended_total", "Streams ended, by terminal event.",
             ["done", "error", "cancelled"].map { ([("end", $0)], Double(ended[$0] ?? 0)) })
+        metrics.gauge("tokenbridge_journal_streams", "Streams whose events are kept (running, or finished within pipeline.retention).", Double(journal.streamCount))
+        metrics.gauge("tokenbridge_journal_bytes", "Estimated size of the kept events (bounded by pipeline.retention_max_bytes).", Double(journal.heldBytes))
+        metrics.gauge("tokenbridge_journal_waiting_readers", "GET /v1/streams readers waiting for a stream to start.", Double(journal.waitingReaderCount))
     }
 }

@@ -79,16 +79,7 @@ public struct StreamEvent: Sendable, Equatable {
             }
         case .error(let failure):
             writer.key("error")
-            writer.beginObject()
-            writer.key("code")
-            writer.string(failure.code.rawValue)
-            writer.key("message")
-            writer.string(failure.message)
-            if let status = failure.upstreamStatus {
-                writer.key("upstream_status")
-                writer.int(status)
-            }
-            writer.endObject()
+            failure.write(to: &writer)
         case .cancelled:
             break
         }

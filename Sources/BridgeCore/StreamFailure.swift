@@ -47,3 +47,19 @@ public struct StreamFailure: Error, Sendable, Equatable, CustomStringConvertible
         return "\(code): \(message)"
     }
 }
+
+extension StreamFailure {
+    /// `{"code", "message", "upstream_status"?}`, as the `error` event and the stream result carry it.
+    public func write(to writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.key("code")
+        writer.string(code.rawValue)
+        writer.key("message")
+        writer.string(message)
+        if let upstreamStatus {
+            writer.key("upstream_status")
+            writer.int(upstreamStatus)
+        }
+        writer.endObject()
+    }
+}

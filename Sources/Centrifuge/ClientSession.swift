@@ -83,6 +83,8 @@ public final class ClientSession: ChannelSubscriber, @unchecked Sendable {
         return info
     }
     public var user: String { state.withLock { $0.identity.user } }
+    /// Who the connection is (anonymous until its connect was accepted).
+    public var identity: Identity { state.withLock { $0.identity } }
     public var subscribedChannels: [String] { state.withLock { Array($0.subscriptions.keys) } }
 
     // MARK: - Transport entry points

@@ -15,6 +15,15 @@ public final class ChannelServer: WebSocketHandler, Sendable {
     private let rpcHandler: ClientSession.RPCHandler?
     private let sweeper = Mutex<Task<Void, Never>?>(nil)
 
+    /// - Parameter pipeline: when given, clients may cancel its streams with `rpc` `cancel`.
+    public convenience init(
+        configuration: ChannelServerConfiguration, authorizer: any ChannelAuthorizer, pipeline: Pipeline, logger: Logger
+    ) {
+        self.init(
+            configuration: configuration, authorizer: authorizer, logger: logger,
+            rpcHandler: StreamCancelRPC.handler(pipeline: pipeline, authorizer: authorizer, streamPrefix: configuration.streamPrefix))
+    }
+
     public init(
         configuration: ChannelServerConfiguration, authorizer: any ChannelAuthorizer, logger: Logger,
         rpcHandler: ClientSession.RPCHandler? = nil

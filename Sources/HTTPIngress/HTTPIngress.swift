@@ -14,18 +14,18 @@ public final class HTTPIngress: HTTPHandler {
     let health: HealthCheck
     /// Reported by `/health` beside the model server; any of them down makes it answer 503.
     let dependencies: [any DependencyHealth]
-    /// Sinks each stream gets besides the caller's own response.
-    let defaultSinks: DefaultSinks
+    /// Sinks each stream gets besides the caller's own response: the defaults, or what it names.
+    let sinks: SinkCatalog
     /// What `/metrics` reports, besides the pipeline.
     let metricsSources: [any MetricsSource]
     private let cors: CORSPolicy
 
     public init(
         configuration: HTTPIngressConfiguration, pipeline: Pipeline, client: any LLMClient,
-        dependencies: [any DependencyHealth] = [], defaultSinks: DefaultSinks = .none,
+        dependencies: [any DependencyHealth] = [], sinks: SinkCatalog = .none,
         metricsSources: [any MetricsSource] = [], logger: Logger
     ) {
-        self.defaultSinks = defaultSinks
+        self.sinks = sinks
         self.metricsSources = metricsSources
         self.configuration = configuration
         self.pipeline = pipeline
@@ -44,7 +44,7 @@ public final class HTTPIngress: HTTPHandler {
         case "/ping": return ["GET": { $0.respond(HTTPResponse(status: 200, text: "pong")) }]
         case "/health": return ["GET": reportHealth]
         case "/metrics": return ["GET": reportMetrics]
-        default: return nil
+        default: return streamRoutes(for: path)
         }
     }
 

@@ -48,25 +48,34 @@ public enum ChatCompletionEncoder {
         }
         if !result.toolCalls.isEmpty {
             writer.key("tool_calls")
-            writer.beginArray()
-            for call in result.toolCalls.sorted(by: { $0.index < $1.index }) {
-                writer.beginObject()
-                writer.key("id")
-                // A client must echo the id in its tool message; invent one if the model gave none.
-                writer.string(call.id ?? "call_\(result.uid)_\(call.index)")
-                writer.key("type")
-                writer.string("function")
-                writer.key("function")
-                writer.beginObject()
-                writer.key("name")
-                writer.string(call.name ?? "")
-                writer.key("arguments")
-                writer.string(call.arguments)
-                writer.endObject()
-                writer.endObject()
-            }
-            writer.endArray()
+            writeToolCalls(result, to: &writer)
         }
         writer.endObject()
+    }
+
+    /// The assembled tool calls as OpenAI's message carries them, in index order.
+    public static func writeToolCalls(_ result: StreamResult, withIndex: Bool = false, to writer: inout JSONWriter) {
+        writer.beginArray()
+        for call in result.toolCalls.sorted(by: { $0.index < $1.index }) {
+            writer.beginObject()
+            if withIndex {
+                writer.key("index")
+                writer.int(call.index)
+            }
+            writer.key("id")
+            // A client must echo the id in its tool message; invent one if the model gave none.
+            writer.string(call.id ?? "call_\(result.uid)_\(call.index)")
+            writer.key("type")
+            writer.string("function")
+            writer.key("function")
+            writer.beginObject()
+            writer.key("name")
+            writer.string(call.name ?? "")
+            writer.key("arguments")
+            writer.string(call.arguments)
+            writer.endObject()
+            writer.endObject()
+        }
+        writer.endArray()
     }
 }

@@ -82,7 +82,7 @@ extension RabbitMQIngress {
             break
         }
         do {
-            let run = try pipeline.start(prompt.request, sinks: [sink] + defaultSinks.sinks(for: uid), deadline: deadline)
+            let run = try pipeline.start(prompt.request, sinks: [sink] + sinks.defaultSinks(for: uid), deadline: deadline)
             let orphaned = state.withLock { state -> Bool in
                 guard state.inFlight[uid]?.delivery.tag == tag else { return true }
                 state.inFlight[uid]?.run = run

@@ -50,15 +50,16 @@ public final class RabbitMQIngress: AMQPConnectionDelegate, DependencyHealth {
     /// This process's private queue on the control exchange.
     let controlQueue: String
     /// Sinks each stream gets besides its response queue.
-    let defaultSinks: DefaultSinks
+    /// `sinks.default`: what every answer goes to besides its response queue.
+    let sinks: SinkCatalog
     let state: Mutex<State>
 
     public init(
         configuration: RabbitMQIngressConfiguration, connection connectionConfiguration: AMQPConnectionConfiguration,
-        pipeline: Pipeline, defaultSinks: DefaultSinks = .none, logger: Logger
+        pipeline: Pipeline, sinks: SinkCatalog = .none, logger: Logger
     ) throws(AMQPError) {
         self.configuration = configuration
-        self.defaultSinks = defaultSinks
+        self.sinks = sinks
         self.pipeline = pipeline
         self.logger = logger
         state = Mutex(State(answered: CompletedStreams(retention: pipeline.configuration.retention)))

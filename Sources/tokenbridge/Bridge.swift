@@ -49,17 +49,19 @@ struct Bridge {
             client: client,
             configuration: .init(
                 maxConcurrentStreams: configuration.pipeline.maxConcurrentStreams, defaultModel: llm.model,
-                forceModel: llm.forceModel, retention: configuration.pipeline.retention),
+                forceModel: llm.forceModel, retention: configuration.pipeline.retention,
+                retentionMaxBytes: configuration.pipeline.retentionMaxBytes),
             logger: logger)
-        channels = Self.makeChannelServer(configuration, logger: logger)
-        let defaultSinks = Self.defaultSinks(configuration, channels: channels)
-        queueIngress = try Self.makeQueueIngress(configuration, pipeline: pipeline, defaultSinks: defaultSinks, logger: logger)
+        channels = Self.makeChannelServer(configuration, pipeline: pipeline, logger: logger)
+        let sinks = try Self.sinkCatalog(configuration, channels: channels)
+        queueIngress = try Self.makeQueueIngress(configuration, pipeline: pipeline, sinks: sinks, logger: logger)
         let serverSettings = configuration.server
         let ingress = HTTPIngress(
             configuration: HTTPIngressConfiguration(
                 apiKeys: serverSettings.apiKeys, allowedOrigins: serverSettings.allowedOrigins,
-                sseKeepalive: serverSettings.sseKeepalive),
-            pipeline: pipeline, client: client, dependencies: queueIngress.map { [$0] } ?? [], defaultSinks: defaultSinks,
+                sseKeepalive: serverSettings.sseKeepalive, channelPrefix: configuration.channels.prefix,
+                attachWait: configuration.pipeline.attachWait),
+            pipeline: pipeline, client: client, dependencies: queueIngress.map { [$0] } ?? [], sinks: sinks,
             metricsSources: [channels] + (queueIngress.map { [$0] } ?? []), logger: logger)
         server = WebServer(
             configuration: WebServerConfiguration(
@@ -104,7 +106,7 @@ struct Bridge {
     }
 
     /// The embedded channel server (`/connection/websocket`) and its hub.
-    private static func makeChannelServer(_ configuration: BridgeConfiguration, logger: Logger) -> ChannelServer {
+    private static func makeChannelServer(_ configuration: BridgeConfiguration, pipeline: Pipeline, logger: Logger) -> ChannelServer {
         let settings = configuration.channels
         let session = SessionConfiguration(
             pingInterval: settings.pingInterval, pongTimeout: settings.pongTimeout, connectTimeout: settings.connectTimeout,
@@ -118,7 +120,7 @@ struct Bridge {
             configuration: ChannelServerConfiguration(
                 streamPrefix: settings.prefix, hub: hub, session: session, allowedOrigins: settings.allowedOrigins,
                 maxConnections: settings.maxConnections),
-            authorizer: authorizer(settings), logger: logger)
+            authorizer: authorizer(settings), pipeline: pipeline, logger: logger)
     }
 
     /// `channels.auth.mode`: anyone, or JWTs.
@@ -138,15 +140,17 @@ struct Bridge {
         }
     }
 
-    /// `sinks.default`: for now the embedded channel server when it is listed.
-    private static func defaultSinks(_ configuration: BridgeConfiguration, channels: ChannelServer) -> DefaultSinks {
-        guard configuration.sinks.default.contains(.websocket) else { return .none }
-        return DefaultSinks { uid in [channels.sink(for: uid)] }
+    /// The sinks set up here (so far the embedded channel server), `sinks.default` and `sinks.allowed`.
+    private static func sinkCatalog(_ configuration: BridgeConfiguration, channels: ChannelServer) throws -> SinkCatalog {
+        let available: [String: SinkCatalog.Maker] = ["websocket": { uid in channels.sink(for: uid) }]
+        return try SinkCatalog(
+            available: available, defaults: configuration.sinks.default.map(\.rawValue),
+            allowed: configuration.sinks.allowed.map(\.rawValue))
     }
 
     /// The RabbitMQ ingress when `ingress.rabbitmq.enabled`, with its response-queue sink.
     private static func makeQueueIngress(
-        _ configuration: BridgeConfiguration, pipeline: Pipeline, defaultSinks: DefaultSinks, logger: Logger
+        _ configuration: BridgeConfiguration, pipeline: Pipeline, sinks: SinkCatalog, logger: Logger
     ) throws -> RabbitMQIngress? {
         let settings = configuration.ingress.rabbitmq
         guard settings.enabled else { return nil }
@@ -169,7 +173,7 @@ struct Bridge {
             queueExpires: sink.queueExpires, deliveryMode: sink.deliveryMode == .transient ? .transient : .persistent,
             coalesceWindow: sink.coalesceWindow)
         return try RabbitMQIngress(
-            configuration: ingress, connection: connection, pipeline: pipeline, defaultSinks: defaultSinks, logger: logger)
+            configuration: ingress, connection: connection, pipeline: pipeline, sinks: sinks, logger: logger)
     }
 }
 

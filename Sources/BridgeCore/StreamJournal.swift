@@ -1,0 +1,208 @@
+import Synchronization
+
+/// Someone reading one stream's events from the journal (an SSE reader of `GET /v1/streams/{uid}`).
+///
+/// Every method is called with the journal's lock held, in seq order: it must only enqueue.
+public protocol StreamJournalReader: AnyObject, Sendable {
+    /// The stream exists (at once, or after the reader waited for it): the replay follows.
+    func journalDidAttach(epoch: String)
+    func journal(didRecord event: RecordedEvent)
+    /// The stream ended: nothing follows, the reader is let go.
+    func journalDidFinish()
+}
+
+/// One event as the journal keeps it: encoded once, replayed to any number of readers.
+public struct RecordedEvent: Sendable {
+    public let seq: Int
+    public let type: String
+    /// The event in the wire schema.
+    public let json: [UInt8]
+    public let isTerminal: Bool
+
+    init(_ event: StreamEvent) {
+        seq = event.seq
+        type = event.type
+        json = event.jsonBytes()
+        isTerminal = event.isTerminal
+    }
+}
+
+/// The events of every stream, kept while it runs and for `retention` after it ended, so a reader
+/// can attach at any point, resume after a seq, or ask for the assembled answer; readers may even
+/// come before the stream does.
+///
+/// Bounded twice: finished streams leave after `retention`, and while the journal holds more than
+/// `maxBytes` the longest finished leave first. Running streams are never dropped (the pipeline
+/// bounds how many there are).
+public final class StreamJournal: Sendable {
+    public enum Status: String, Sendable {
+        case running, done, error, cancelled
+    }
+
+    /// What `attach` did with a reader.
+    public enum Attachment: Sendable, Equatable {
+        /// Attached: replayed, and live (or finished) already.
+        case attached
+        /// No such stream yet: the reader waits for it until `stopWaiting`.
+        case waiting
+    }
+
+    private struct Entry {
+        var epoch: String
+        var events: [RecordedEvent] = []
+        var result: StreamResult
+        var bytes = 0
+        var finishedAt: ContinuousClock.Instant?
+        var readers: [ObjectIdentifier: (reader: any StreamJournalReader, after: Int)] = [:]
+
+        var status: Status {
+            guard result.isComplete else { return .running }
+            if result.cancelled { return .cancelled }
+            return result.failure == nil ? .done : .error
+        }
+    }
+
+    private struct State {
+        var entries: [String: Entry] = [:]
+        /// Readers that came before their stream, by uid.
+        var waiting: [String: [ObjectIdentifier: (reader: any StreamJournalReader, after: Int)]] = [:]
+        /// Finished streams, oldest first; an entry that started again since is skipped.
+        var finishedOrder: [(uid: String, at: ContinuousClock.Instant)] = []
+        var oldestFinished = 0
+        var bytes = 0
+    }
+
+    public let retention: Duration
+    public let maxBytes: Int
+    private let state = Mutex(State())
+
+    public init(retention: Duration, maxBytes: Int = 256 << 20) {
+        self.retention = retention
+        self.maxBytes = maxBytes
+    }
+
+    /// The sink that records one stream (the pipeline gives one to every run).
+    public func sink(for uid: String) -> any EventSink {
+        JournalSink(journal: self, uid: uid)
+    }
+
+    /// Bytes held for all streams (estimated), for metrics.
+    public var heldBytes: Int { state.withLock { $0.bytes } }
+
+    public var streamCount: Int { state.withLock { $0.entries.count } }
+
+    /// Readers waiting for a stream that has not started.
+    public var waitingReaderCount: Int { state.withLock { $0.waiting.values.reduce(0) { $0 + $1.count } } }
+
+    /// Hands `reader` the events after seq `after` and then each new one; when the stream is
+    /// unknown, it waits for it (the caller ends the wait with `stopWaiting`).
+    public func attach(_ reader: any StreamJournalReader, uid: String, after: Int, now: ContinuousClock.Instant = .now) -> Attachment {
+        state.withLock { state in
+            prune(&state, now: now)
+            guard var entry = state.entries[uid] else {
+                state.waiting[uid, default: [:]][ObjectIdentifier(reader)] = (reader, after)
+                return .waiting
+            }
+            Self.replay(entry, to: reader, after: after)
+            if entry.finishedAt == nil {
+                entry.readers[ObjectIdentifier(reader)] = (reader, after)
+                state.entries[uid] = entry
+            }
+            return .attached
+        }
+    }
+
+    /// Ends a wait: true if the reader was still waiting (its stream never came).
+    public func stopWaiting(_ reader: any StreamJournalReader, uid: String) -> Bool {
+        state.withLock { state in
+            guard state.waiting[uid]?.removeValue(forKey: ObjectIdentifier(reader)) != nil else { return false }
+            if state.waiting[uid]?.isEmpty == true { state.waiting[uid] = nil }
+            return true
+        }
+    }
+
+    /// Lets a reader go (its client left).
+    public func detach(_ reader: any StreamJournalReader, uid: String) {
+        state.withLock { state in
+            state.entries[uid]?.readers[ObjectIdentifier(reader)] = nil
+            state.waiting[uid]?[ObjectIdentifier(reader)] = nil
+            if state.waiting[uid]?.isEmpty == true { state.waiting[uid] = nil }
+        }
+    }
+
+    /// The answer so far (or whole), its status and epoch; nil for a stream unknown or forgotten.
+    public func result(of uid: String, now: ContinuousClock.Instant = .now) -> (result: StreamResult, status: Status, epoch: String)? {
+        state.withLock { state in
+            prune(&state, now: now)
+            return state.entries[uid].map { ($0.result, $0.status, $0.epoch) }
+        }
+    }
+
+    // MARK: - Recording
+
+    fileprivate func record(_ event: StreamEvent, uid: String, now: ContinuousClock.Instant = .now) {
+        let recorded = RecordedEvent(event)
+        state.withLock { state in
+            if case .start(let epoch, _) = event.kind {
+                prune(&state, now: now)
+                // A new run of the uid starts over; readers of the old one were let go when it ended.
+                if let old = state.entries.removeValue(forKey: uid) { state.bytes -= old.bytes }
+                var entry = Entry(epoch: epoch, result: StreamResult(uid: uid))
+                if let waiting = state.waiting.removeValue(forKey: uid) {
+                    entry.readers = waiting
+                    for (reader, _) in waiting.values { reader.journalDidAttach(epoch: epoch) }
+                }
+                state.entries[uid] = entry
+            }
+            guard var entry = state.entries[uid] else { return }
+            let size = recorded.json.count + 48
+            entry.events.append(recorded)
+            entry.result.apply(event)
+            entry.bytes += size
+            state.bytes += size
+            for (reader, after) in entry.readers.values where recorded.seq > after { reader.journal(didRecord: recorded) }
+            if recorded.isTerminal {
+                for (reader, _) in entry.readers.values { reader.journalDidFinish() }
+                entry.readers = [:]
+                entry.finishedAt = now
+                state.finishedOrder.append((uid, now))
+            }
+            state.entries[uid] = entry
+            if recorded.isTerminal { prune(&state, now: now) }
+        }
+    }
+
+    private static func replay(_ entry: Entry, to reader: any StreamJournalReader, after: Int) {
+        reader.journalDidAttach(epoch: entry.epoch)
+        for event in entry.events where event.seq > after { reader.journal(didRecord: event) }
+        if entry.finishedAt != nil { reader.journalDidFinish() }
+    }
+
+    /// Forgets finished streams past their retention, then the longest finished while over budget.
+    private func prune(_ state: inout State, now: ContinuousClock.Instant) {
+        while state.oldestFinished < state.finishedOrder.count {
+            let (uid, at) = state.finishedOrder[state.oldestFinished]
+            guard now - at >= retention || state.bytes > maxBytes else { break }
+            state.oldestFinished += 1
+            if let entry = state.entries[uid], entry.finishedAt == at {
+                state.entries[uid] = nil
+                state.bytes -= entry.bytes
+            }
+        }
+        if state.oldestFinished > 1024, state.oldestFinished * 2 > state.finishedOrder.count {
+            state.finishedOrder.removeFirst(state.oldestFinished)
+            state.oldestFinished = 0
+        }
+    }
+}
+
+/// Records one stream's events into the journal.
+private struct JournalSink: EventSink {
+    let journal: StreamJournal
+    let uid: String
+    var name: String { "journal" }
+
+    func deliver(_ event: StreamEvent) {
+        journal.record(event, uid: uid)
+    }
+}

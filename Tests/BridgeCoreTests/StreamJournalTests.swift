@@ -1,0 +1,76 @@
+import Synchronization
+import Testing
+
+@testable import BridgeCore
+
+/// Records what the journal hands it.
+private final class CollectingReader: StreamJournalReader {
+    struct Seen {
+        var attached: [String] = []
+        var seqs: [Int] = []
+        var finished = 0
+    }
+
+    let seen = Mutex(Seen())
+    func journalDidAttach(epoch: String) { seen.withLock { $0.attached.append(epoch) } }
+    func journal(didRecord event: RecordedEvent) { seen.withLock { $0.seqs.append(event.seq) } }
+    func journalDidFinish() { seen.withLock { $0.finished += 1 } }
+    var snapshot: Seen { seen.withLock { $0 } }
+}
+
+@Suite("Stream journal")
+struct StreamJournalTests {
+    private let start = ContinuousClock.now
+
+    private func run(_ journal: StreamJournal, uid: String, epoch: String = "E", deltas: Int, end: Bool = true) {
+        let sink = journal.sink(for: uid)
+        sink.deliver(StreamEvent(uid: uid, seq: 1, kind: .start(epoch: epoch, model: "m")))
+        for index in 0..<deltas { sink.deliver(StreamEvent(uid: uid, seq: index + 2, kind: .delta(text: "t\(index) "))) }
+        if end { sink.deliver(StreamEvent(uid: uid, seq: deltas + 2, kind: .done(finishReason: "stop", usage: nil))) }
+    }
+
+    @Test func aReaderGetsWhatFollowsItsPointThenLiveEventsThenTheEnd() {
+        let journal = StreamJournal(retention: .seconds(60))
+        run(journal, uid: "a", deltas: 3, end: false)
+        let reader = CollectingReader()
+        #expect(journal.attach(reader, uid: "a", after: 2) == .attached)
+        journal.sink(for: "a").deliver(StreamEvent(uid: "a", seq: 5, kind: .done(finishReason: "stop", usage: nil)))
+        let seen = reader.snapshot
+        #expect(seen.attached == ["E"] && seen.seqs == [3, 4, 5] && seen.finished == 1)
+        #expect(journal.result(of: "a")?.result.text == "t0 t1 t2 " && journal.result(of: "a")?.status == .done)
+    }
+
+    @Test func aReaderThatCameFirstIsAttachedWhenTheStreamStarts() {
+        let journal = StreamJournal(retention: .seconds(60))
+        let early = CollectingReader()
+        let given = CollectingReader()
+        #expect(journal.attach(early, uid: "b", after: 0) == .waiting)
+        #expect(journal.attach(given, uid: "b", after: 0) == .waiting)
+        #expect(journal.stopWaiting(given, uid: "b"))
+        #expect(journal.waitingReaderCount == 1)
+        run(journal, uid: "b", deltas: 2)
+        #expect(early.snapshot.seqs == [1, 2, 3, 4] && early.snapshot.finished == 1)
+        #expect(given.snapshot.seqs.isEmpty)
+        #expect(!journal.stopWaiting(early, uid: "b"), "no longer waiting: the route must not answer 404")
+    }
+
+    @Test func finishedStreamsLeaveAfterRetentionOrWhenOverBudget() {
+        let journal = StreamJournal(retention: .seconds(60), maxBytes: 4096)
+        run(journal, uid: "old", deltas: 5)
+        #expect(journal.result(of: "old", now: .now + .seconds(59)) != nil)
+        #expect(journal.result(of: "old", now: .now + .seconds(61)) == nil)
+        // About 80 bytes an event: forty streams of ten events each are far over 4 KiB.
+        for index in 0..<40 { run(journal, uid: "s\(index)", deltas: 8) }
+        #expect(journal.heldBytes <= 4096)
+        #expect(journal.result(of: "s39") != nil && journal.result(of: "s0") == nil, "the longest finished went first")
+    }
+
+    @Test func aRunningStreamIsNeverDroppedAndARerunStartsOver() {
+        let journal = StreamJournal(retention: .seconds(60), maxBytes: 1 << 20)
+        run(journal, uid: "r", epoch: "ONE", deltas: 2)
+        run(journal, uid: "r", epoch: "TWO", deltas: 1, end: false)
+        let state = journal.result(of: "r")
+        #expect(state?.epoch == "TWO" && state?.status == .running && state?.result.text == "t0 ")
+        #expect(journal.result(of: "r", now: .now + .seconds(3600)) != nil, "running streams do not expire")
+    }
+}
