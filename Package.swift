@@ -48,6 +48,9 @@ let package = Package(
             name: "ChannelBridge",
             dependencies: ["BridgeCore", "Centrifuge", "WebServer", .product(name: "Logging", package: "swift-log")]),
         .target(
+            name: "CentrifugoSink",
+            dependencies: ["BridgeCore", "Curl", .product(name: "Logging", package: "swift-log")]),
+        .target(
             name: "RabbitMQBridge",
             dependencies: ["BridgeCore", "OpenAIWire", "AMQP", .product(name: "Logging", package: "swift-log")]),
         .target(
@@ -62,13 +65,14 @@ let package = Package(
             name: "tokenbridge",
             dependencies: [
                 "BridgeCore", "BridgeConfig", "OpenAIUpstream", "SimulatedModel", "HTTPIngress", "WebServer",
-                "Curl", "Bench", "AMQP", "RabbitMQBridge", "Centrifuge", "ChannelBridge",
+                "Curl", "Bench", "AMQP", "RabbitMQBridge", "Centrifuge", "ChannelBridge", "CentrifugoSink",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
 
         // MARK: - Tests
         .testTarget(name: "BridgeCoreTests", dependencies: ["BridgeCore"]),
+        .testTarget(name: "CentrifugoSinkTests", dependencies: ["CentrifugoSink", "BridgeCore", "Curl"]),
         .testTarget(name: "OpenAIWireTests", dependencies: ["OpenAIWire", "BridgeCore"]),
         .testTarget(
             name: "OpenAIUpstreamTests",

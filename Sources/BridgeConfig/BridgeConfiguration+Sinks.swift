@@ -107,15 +107,39 @@ extension BridgeConfiguration.Sinks {
         public var apiStyle: APIStyle
         /// Channel of a stream; `{uid}` is replaced by the stream id.
         public var channelTemplate: String
+        /// Events within this window go out in one request.
+        public var coalesceWindow: Duration
+        /// Consecutive text deltas of a request become one publication (`seq_from`/`seq_to`).
+        public var mergeDeltas: Bool
+        /// Tries after the first for a failed request.
+        public var retries: Int
+        /// The first pause before a retry (doubling up to 5 s).
+        public var retryBackoff: Duration
+        /// One request's whole time.
+        public var timeout: Duration
+        /// Publications one stream may have waiting; past it the sink gives up on the stream.
+        public var maxPendingEvents: Int
+        /// When the sink gives up on a stream, end the stream with an error on its other sinks too.
+        public var failStream: Bool
 
         /// Defaults are the documented `sinks.centrifugo` section.
         public init(
-            apiURL: String = "", apiKey: String = "", apiStyle: APIStyle = .v5, channelTemplate: String = "stream_{uid}"
+            apiURL: String = "", apiKey: String = "", apiStyle: APIStyle = .v5, channelTemplate: String = "stream_{uid}",
+            coalesceWindow: Duration = .milliseconds(20), mergeDeltas: Bool = false, retries: Int = 5,
+            retryBackoff: Duration = .milliseconds(200), timeout: Duration = .seconds(10), maxPendingEvents: Int = 10_000,
+            failStream: Bool = false
         ) {
             self.apiURL = apiURL
             self.apiKey = apiKey
             self.apiStyle = apiStyle
             self.channelTemplate = channelTemplate
+            self.coalesceWindow = coalesceWindow
+            self.mergeDeltas = mergeDeltas
+            self.retries = retries
+            self.retryBackoff = retryBackoff
+            self.timeout = timeout
+            self.maxPendingEvents = maxPendingEvents
+            self.failStream = failStream
         }
     }
 }

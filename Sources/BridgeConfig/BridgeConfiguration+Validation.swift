@@ -113,6 +113,13 @@ extension BridgeConfiguration {
         checker.require(
             centrifugo.channelTemplate.contains("{uid}"), "sinks.centrifugo.channel_template",
             "must contain {uid}, or every stream would publish to the same channel")
+        checker.require(
+            centrifugo.coalesceWindow >= .zero && centrifugo.coalesceWindow <= .seconds(10),
+            "sinks.centrifugo.coalesce_window", "must be 0s (off) to 10s")
+        checker.require(centrifugo.retries, in: 0...100, "sinks.centrifugo.retries")
+        checker.requireNotNegative(centrifugo.retryBackoff, "sinks.centrifugo.retry_backoff")
+        checker.requirePositive(centrifugo.timeout, "sinks.centrifugo.timeout")
+        checker.require(centrifugo.maxPendingEvents, in: 1...10_000_000, "sinks.centrifugo.max_pending_events")
     }
 
     private func checkChannels(_ checker: inout ConfigChecker) {

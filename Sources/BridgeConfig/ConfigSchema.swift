@@ -149,6 +149,13 @@ enum ConfigSchema {
                         .string("api_key", \.sinks.centrifugo.apiKey, legacy: "CENTRIFUGO_API_KEY", secret: true),
                         .choice("api_style", \.sinks.centrifugo.apiStyle),
                         .string("channel_template", \.sinks.centrifugo.channelTemplate),
+                        .duration("coalesce_window", \.sinks.centrifugo.coalesceWindow),
+                        .boolean("merge_deltas", \.sinks.centrifugo.mergeDeltas),
+                        .integer("retries", \.sinks.centrifugo.retries),
+                        .duration("retry_backoff", \.sinks.centrifugo.retryBackoff),
+                        .duration("timeout", \.sinks.centrifugo.timeout),
+                        .integer("max_pending_events", \.sinks.centrifugo.maxPendingEvents),
+                        .boolean("fail_stream", \.sinks.centrifugo.failStream),
                     ]),
             ])
     }

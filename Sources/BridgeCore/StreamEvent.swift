@@ -89,6 +89,31 @@ public struct StreamEvent: Sendable, Equatable {
     }
 }
 
+extension StreamEvent {
+    /// Text deltas `from...to` merged into one event (a slow reader's catch-up): the schema of a
+    /// delta, its `seq` the last one it covers, plus `seq_from` and `seq_to`.
+    public static func mergedDeltaJSON(uid: String, from: Int, to: Int, text: String) -> [UInt8] {
+        var writer = JSONWriter(capacity: 96 + uid.utf8.count + text.utf8.count)
+        writer.beginObject()
+        writer.key("uid")
+        writer.string(uid)
+        writer.key("seq")
+        writer.int(to)
+        writer.key("seq_from")
+        writer.int(from)
+        writer.key("seq_to")
+        writer.int(to)
+        writer.key("type")
+        writer.string("delta")
+        writer.key("text")
+        writer.string(text)
+        writer.key("done")
+        writer.bool(false)
+        writer.endObject()
+        return writer.bytes
+    }
+}
+
 /// A piece of a tool call as the model streams it: the first piece carries `id` and `name`,
 /// later pieces append to `arguments`.
 public struct ToolCallDelta: Sendable, Equatable {

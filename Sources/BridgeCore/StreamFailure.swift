@@ -26,6 +26,8 @@ public struct StreamFailure: Error, Sendable, Equatable, CustomStringConvertible
         /// The prompt went back to its queue (the broker connection was lost, or the bridge shut
         /// down first); it will be answered again, under a new epoch.
         public static let requeued = Code(rawValue: "requeued")
+        /// A sink could not deliver the stream (and `fail_stream` asked for the others to hear of it).
+        public static let sinkFailed = Code(rawValue: "sink_failed")
     }
 
     public var code: Code

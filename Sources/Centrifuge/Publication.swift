@@ -93,23 +93,7 @@ public struct StreamDelta: Sendable, Equatable {
     /// This delta followed by `next`, as one publication: data says which seqs it covers.
     func merged(with next: StreamDelta, channel: String) -> Publication {
         let delta = StreamDelta(uid: uid, from: from, to: next.to, text: text + next.text)
-        var writer = JSONWriter(capacity: delta.text.utf8.count + uid.utf8.count + 96)
-        writer.beginObject()
-        writer.key("uid")
-        writer.string(uid)
-        writer.key("seq")
-        writer.int(delta.to)
-        writer.key("seq_from")
-        writer.int(delta.from)
-        writer.key("seq_to")
-        writer.int(delta.to)
-        writer.key("type")
-        writer.string("delta")
-        writer.key("text")
-        writer.string(delta.text)
-        writer.key("done")
-        writer.bool(false)
-        writer.endObject()
-        return Publication(channel: channel, offset: UInt64(delta.to), data: writer.bytes, delta: delta)
+        let data = StreamEvent.mergedDeltaJSON(uid: uid, from: delta.from, to: delta.to, text: delta.text)
+        return Publication(channel: channel, offset: UInt64(delta.to), data: data, delta: delta)
     }
 }

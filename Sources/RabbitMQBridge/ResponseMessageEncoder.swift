@@ -40,24 +40,7 @@ struct ResponseMessageEncoder {
         let body: [UInt8]
         switch format {
         case .json:
-            var writer = JSONWriter(capacity: 96 + text.utf8.count)
-            writer.beginObject()
-            writer.key("uid")
-            writer.string(uid)
-            writer.key("seq")
-            writer.int(to)
-            writer.key("seq_from")
-            writer.int(from)
-            writer.key("seq_to")
-            writer.int(to)
-            writer.key("type")
-            writer.string("delta")
-            writer.key("text")
-            writer.string(text)
-            writer.key("done")
-            writer.bool(false)
-            writer.endObject()
-            body = writer.bytes
+            body = StreamEvent.mergedDeltaJSON(uid: uid, from: from, to: to, text: text)
         case .text:
             body = Array(text.utf8)
         case .openai:

@@ -2,6 +2,7 @@ import AMQP
 import BridgeConfig
 import BridgeCore
 import Centrifuge
+import CentrifugoSink
 import ChannelBridge
 import Curl
 import HTTPIngress
@@ -21,22 +22,26 @@ struct Bridge {
     let server: WebServer
     let channels: ChannelServer
     let queueIngress: RabbitMQIngress?
+    let centrifugo: CentrifugoPublisher?
 
     init(configuration: BridgeConfiguration) throws {
         ShutdownSignal.prepareProcess()
         self.configuration = configuration
         logger = LogSetup.bootstrap(level: configuration.log.level.swiftLogLevel, label: "tokenbridge")
         let llm = configuration.llm
+        // One curl loop for whatever speaks HTTP out: the model server, an external Centrifugo.
+        let centrifugoSettings = configuration.sinks.centrifugo
+        let needsCurl = llm.provider == .openai || !centrifugoSettings.apiURL.isEmpty
+        let curlLoop = needsCurl ? try CurlMultiLoop(name: "curl") : nil
+        curl = curlLoop
         switch llm.provider {
         case .simulated:
-            curl = nil
             client = SimulatedLLMClient(
                 configuration: .init(
                     modelName: llm.model, tokens: llm.simulated.tokens, tokensPerSecond: llm.simulated.rate,
                     seed: llm.simulated.seed, reasoning: llm.simulated.reasoning))
         case .openai:
-            let loop = try CurlMultiLoop(name: "curl-upstream")
-            curl = loop
+            let loop = try curlLoop ?? CurlMultiLoop(name: "curl")
             client = OpenAIUpstreamClient(
                 configuration: UpstreamConfiguration(
                     url: llm.url, apiKey: llm.apiKey, connectTimeout: llm.timeouts.connect,
@@ -53,7 +58,8 @@ struct Bridge {
                 retentionMaxBytes: configuration.pipeline.retentionMaxBytes),
             logger: logger)
         channels = Self.makeChannelServer(configuration, pipeline: pipeline, logger: logger)
-        let sinks = try Self.sinkCatalog(configuration, channels: channels)
+        centrifugo = Self.makeCentrifugoPublisher(centrifugoSettings, loop: curlLoop, pipeline: pipeline, logger: logger)
+        let sinks = try Self.sinkCatalog(configuration, channels: channels, centrifugo: centrifugo)
         queueIngress = try Self.makeQueueIngress(configuration, pipeline: pipeline, sinks: sinks, logger: logger)
         let serverSettings = configuration.server
         let ingress = HTTPIngress(
@@ -62,7 +68,7 @@ struct Bridge {
                 sseKeepalive: serverSettings.sseKeepalive, channelPrefix: configuration.channels.prefix,
                 attachWait: configuration.pipeline.attachWait),
             pipeline: pipeline, client: client, dependencies: queueIngress.map { [$0] } ?? [], sinks: sinks,
-            metricsSources: [channels] + (queueIngress.map { [$0] } ?? []), logger: logger)
+            metricsSources: [channels] + (queueIngress.map { [$0] } ?? []) + (centrifugo.map { [$0] } ?? []), logger: logger)
         server = WebServer(
             configuration: WebServerConfiguration(
                 host: serverSettings.host, port: serverSettings.port, webRoot: serverSettings.webRoot,
@@ -99,6 +105,8 @@ struct Bridge {
         pipeline.failRemaining(
             StreamFailure(code: .shutdown, message: "The bridge shut down before the answer was complete."))
         queueIngress?.shutdown(timeout: .seconds(5))
+        // Streams ended: let their last publications reach Centrifugo before the curl loop goes.
+        await centrifugo?.drain(timeout: .seconds(5))
         server.stop(flushTimeout: .seconds(2))
         channels.stop()
         curl?.shutdown()
@@ -140,9 +148,32 @@ struct Bridge {
         }
     }
 
-    /// The sinks set up here (so far the embedded channel server), `sinks.default` and `sinks.allowed`.
-    private static func sinkCatalog(_ configuration: BridgeConfiguration, channels: ChannelServer) throws -> SinkCatalog {
-        let available: [String: SinkCatalog.Maker] = ["websocket": { uid in channels.sink(for: uid) }]
+    /// The external Centrifugo sink, when `sinks.centrifugo.api_url` is set.
+    private static func makeCentrifugoPublisher(
+        _ settings: BridgeConfiguration.Sinks.Centrifugo, loop: CurlMultiLoop?, pipeline: Pipeline, logger: Logger
+    ) -> CentrifugoPublisher? {
+        guard let loop, !settings.apiURL.isEmpty else { return nil }
+        let failStream = settings.failStream
+        return CentrifugoPublisher(
+            configuration: CentrifugoSinkConfiguration(
+                apiURL: settings.apiURL, apiKey: settings.apiKey, style: settings.apiStyle == .legacy ? .legacy : .v5,
+                channelTemplate: settings.channelTemplate, coalesceWindow: settings.coalesceWindow,
+                mergeDeltas: settings.mergeDeltas, retries: settings.retries, retryBackoff: settings.retryBackoff,
+                timeout: settings.timeout, maxPendingEvents: settings.maxPendingEvents),
+            loop: loop, logger: logger,
+            onFailure: { uid, reason in
+                guard failStream else { return }
+                pipeline.run(uid: uid)?.fail(
+                    StreamFailure(code: .sinkFailed, message: "The centrifugo sink could not deliver this stream: \(reason)"))
+            })
+    }
+
+    /// The sinks set up here, `sinks.default` and `sinks.allowed`.
+    private static func sinkCatalog(
+        _ configuration: BridgeConfiguration, channels: ChannelServer, centrifugo: CentrifugoPublisher?
+    ) throws -> SinkCatalog {
+        var available: [String: SinkCatalog.Maker] = ["websocket": { uid in channels.sink(for: uid) }]
+        if let centrifugo { available["centrifugo"] = { uid in centrifugo.sink(for: uid) } }
         return try SinkCatalog(
             available: available, defaults: configuration.sinks.default.map(\.rawValue),
             allowed: configuration.sinks.allowed.map(\.rawValue))

@@ -71,7 +71,7 @@ import Testing
 
     @Test func keyTableHasUniqueKeysAndVariables() {
         let keys = BridgeConfiguration.keys
-        #expect(keys.count == 84)
+        #expect(keys.count == 91)
         #expect(Set(keys.map(\.key)).count == keys.count)
         #expect(Set(keys.map(\.environmentVariable)).count == keys.count)
         let port = keys.first { $0.key == "server.port" }
