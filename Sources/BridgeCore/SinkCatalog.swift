@@ -5,7 +5,8 @@ public struct SinkCatalog: Sendable {
     /// Every sink name there is, whether set up here or not.
     public static let knownNames = ["websocket", "rabbitmq", "centrifugo"]
 
-    public typealias Maker = @Sendable (_ uid: String) -> any EventSink
+    /// A new sink for one stream (its uid, and the model it goes upstream with).
+    public typealias Maker = @Sendable (_ uid: String, _ model: String) -> any EventSink
 
     private let makers: [String: Maker]
     public let defaults: [String]
@@ -13,12 +14,23 @@ public struct SinkCatalog: Sendable {
 
     /// - Parameters:
     ///   - available: the sinks set up on this bridge, by name.
-    ///   - defaults: `sinks.default`; names not set up are refused here, since every stream would lack them.
-    public init(available: [String: Maker], defaults: [String], allowed: [String]) throws(SinkCatalogError) {
-        for name in defaults where available[name] == nil { throw SinkCatalogError(name: name) }
+    ///   - defaults: `sinks.default` (see `validateDefaults`).
+    public init(available: [String: Maker], defaults: [String], allowed: [String]) {
         makers = available
         self.defaults = defaults
         self.allowed = Set(allowed)
+    }
+
+    /// This catalog with one more sink set up.
+    public func adding(_ name: String, _ maker: @escaping Maker) -> SinkCatalog {
+        var makers = self.makers
+        makers[name] = maker
+        return SinkCatalog(available: makers, defaults: defaults, allowed: Array(allowed))
+    }
+
+    /// Refuses `sinks.default` naming a sink that is not set up: every stream would lack it.
+    public func validateDefaults() throws(SinkCatalogError) {
+        for name in defaults where makers[name] == nil { throw SinkCatalogError(name: name) }
     }
 
     private init() {
@@ -29,16 +41,14 @@ public struct SinkCatalog: Sendable {
 
     public static let none = SinkCatalog()
 
-    /// The sinks of a stream whose request names none.
-    public func defaultSinks(for uid: String) -> [any EventSink] {
-        defaults.compactMap { makers[$0]?(uid) }
-    }
-
     /// The names a stream gets: `requested` checked, or the defaults when it is nil.
-    public func resolve(_ requested: [String]?) throws(RequestError) -> [String] {
-        guard let requested else { return defaults }
+    ///
+    /// - Parameter own: the sink the stream's ingress gives it anyway (a queue prompt's response
+    ///   queue): naming it is fine and adds nothing.
+    public func resolve(_ requested: [String]?, own: String? = nil) throws(RequestError) -> [String] {
+        guard let requested else { return defaults.filter { $0 != own } }
         var names: [String] = []
-        for name in requested where !names.contains(name) {
+        for name in requested where !names.contains(name) && name != own {
             guard Self.knownNames.contains(name) else {
                 throw RequestError(
                     .invalid, "Unknown sink '\(name)'; the sinks are \(Self.knownNames.joined(separator: ", ")).",
@@ -60,8 +70,8 @@ public struct SinkCatalog: Sendable {
     }
 
     /// The sinks for `names` (from `resolve`).
-    public func sinks(_ names: [String], for uid: String) -> [any EventSink] {
-        names.compactMap { makers[$0]?(uid) }
+    public func sinks(_ names: [String], for uid: String, model: String) -> [any EventSink] {
+        names.compactMap { makers[$0]?(uid, model) }
     }
 }
 

@@ -25,7 +25,7 @@ extension HTTPIngress {
         let uid = chat.uid ?? StreamID.generate()
         chat.uid = uid
         let isAsync = chat.isAsync || request.prefersAsync
-        var streamSinks = sinks.sinks(sinkNames, for: uid)
+        var streamSinks = sinks.sinks(sinkNames, for: uid, model: pipeline.model(for: chat))
         if !isAsync {
             let callerSink: any EventSink =
                 chat.stream

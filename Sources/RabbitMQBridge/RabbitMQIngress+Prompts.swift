@@ -82,7 +82,10 @@ extension RabbitMQIngress {
             break
         }
         do {
-            let run = try pipeline.start(prompt.request, sinks: [sink] + sinks.defaultSinks(for: uid), deadline: deadline)
+            // Its response queue it has anyway; naming other sinks is checked like an HTTP request's.
+            let named = try sinks.resolve(prompt.request.sinks, own: "rabbitmq")
+            let others = sinks.sinks(named, for: uid, model: pipeline.model(for: prompt.request))
+            let run = try pipeline.start(prompt.request, sinks: [sink] + others, deadline: deadline)
             let orphaned = state.withLock { state -> Bool in
                 guard state.inFlight[uid]?.delivery.tag == tag else { return true }
                 state.inFlight[uid]?.run = run

@@ -59,8 +59,14 @@ struct Bridge {
             logger: logger)
         channels = Self.makeChannelServer(configuration, pipeline: pipeline, logger: logger)
         centrifugo = Self.makeCentrifugoPublisher(centrifugoSettings, loop: curlLoop, pipeline: pipeline, logger: logger)
-        let sinks = try Self.sinkCatalog(configuration, channels: channels, centrifugo: centrifugo)
-        queueIngress = try Self.makeQueueIngress(configuration, pipeline: pipeline, sinks: sinks, logger: logger)
+        let baseSinks = Self.sinkCatalog(configuration, channels: channels, centrifugo: centrifugo)
+        let queueIngress = try Self.makeQueueIngress(configuration, pipeline: pipeline, sinks: baseSinks, logger: logger)
+        self.queueIngress = queueIngress
+        // Streams from HTTP may name the response queues too, through the queue ingress's connection.
+        let sinks = queueIngress.map { ingress in
+            baseSinks.adding("rabbitmq") { uid, model in ingress.responseSink(uid: uid, model: model) }
+        } ?? baseSinks
+        try sinks.validateDefaults()
         let serverSettings = configuration.server
         let ingress = HTTPIngress(
             configuration: HTTPIngressConfiguration(
@@ -171,10 +177,10 @@ struct Bridge {
     /// The sinks set up here, `sinks.default` and `sinks.allowed`.
     private static func sinkCatalog(
         _ configuration: BridgeConfiguration, channels: ChannelServer, centrifugo: CentrifugoPublisher?
-    ) throws -> SinkCatalog {
-        var available: [String: SinkCatalog.Maker] = ["websocket": { uid in channels.sink(for: uid) }]
-        if let centrifugo { available["centrifugo"] = { uid in centrifugo.sink(for: uid) } }
-        return try SinkCatalog(
+    ) -> SinkCatalog {
+        var available: [String: SinkCatalog.Maker] = ["websocket": { uid, _ in channels.sink(for: uid) }]
+        if let centrifugo { available["centrifugo"] = { uid, _ in centrifugo.sink(for: uid) } }
+        return SinkCatalog(
             available: available, defaults: configuration.sinks.default.map(\.rawValue),
             allowed: configuration.sinks.allowed.map(\.rawValue))
     }
