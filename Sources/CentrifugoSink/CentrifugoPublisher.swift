@@ -39,6 +39,11 @@ public final class CentrifugoPublisher: Sendable {
         CentrifugoStreamSink(uid: uid, channel: configuration.channel(for: uid), publisher: self)
     }
 
+    /// A sink publishing the Centrifugo AI example's messages (`TextChannelMessage`) into `channel`.
+    public func textSink(uid: String, channel: String) -> any EventSink {
+        CentrifugoStreamSink(uid: uid, channel: channel, publisher: self, dataFor: TextChannelMessage.data(for:))
+    }
+
     /// Waits until every publication went out or failed, or `timeout` passed (on shutdown).
     public func drain(timeout: Duration) async {
         let deadline = ContinuousClock.now + timeout

@@ -9,6 +9,8 @@ final class CentrifugoStreamSink: EventSink {
     private let uid: String
     private let channel: String
     private let publisher: CentrifugoPublisher
+    /// The data for an event; nil skips it. The event schema unless told otherwise.
+    private let dataFor: (@Sendable (StreamEvent) -> [UInt8]?)?
 
     private struct State {
         var epoch = ""
@@ -19,14 +21,23 @@ final class CentrifugoStreamSink: EventSink {
 
     private let state = Mutex(State())
 
-    init(uid: String, channel: String, publisher: CentrifugoPublisher) {
+    init(uid: String, channel: String, publisher: CentrifugoPublisher, dataFor: (@Sendable (StreamEvent) -> [UInt8]?)? = nil) {
         self.uid = uid
         self.channel = channel
         self.publisher = publisher
+        self.dataFor = dataFor
     }
 
     func deliver(_ event: StreamEvent) {
         let configuration = publisher.configuration
+        var data: [UInt8]?
+        if let dataFor {
+            guard let shaped = dataFor(event) else {
+                if case .start(let epoch, _) = event.kind { state.withLock { $0.epoch = epoch } }
+                return
+            }
+            data = shaped
+        }
         var overflow: Int?
         let startSender = state.withLock { state -> Bool in
             if case .start(let epoch, _) = event.kind { state.epoch = epoch }
@@ -34,7 +45,7 @@ final class CentrifugoStreamSink: EventSink {
                 publisher.droppedCount.add(1, ordering: .relaxed)
                 return false
             }
-            if configuration.mergeDeltas, let last = state.pending.last,
+            if configuration.mergeDeltas, dataFor == nil, let last = state.pending.last,
                 let merged = last.merged(with: event, uid: uid, epoch: state.epoch)
             {
                 state.pending[state.pending.count - 1] = merged
@@ -45,7 +56,12 @@ final class CentrifugoStreamSink: EventSink {
                 state.pending = []
                 return false
             } else {
-                state.pending.append(CentrifugoPublication(event, epoch: state.epoch))
+                var publication = CentrifugoPublication(event, epoch: state.epoch)
+                if let data {
+                    publication.data = data
+                    publication.delta = nil
+                }
+                state.pending.append(publication)
                 publisher.pendingCount.add(1, ordering: .relaxed)
             }
             guard !state.sending else { return false }

@@ -18,13 +18,18 @@ public final class HTTPIngress: HTTPHandler {
     let sinks: SinkCatalog
     /// What `/metrics` reports, besides the pipeline.
     let metricsSources: [any MetricsSource]
+    /// Sinks that publish a stream into a named channel as the Centrifugo AI example's messages
+    /// (`POST /api/execute`); nil when no channel sink is set up.
+    public typealias TextChannelSinks = @Sendable (_ channel: String, _ uid: String) -> [any EventSink]
+    let textChannelSinks: TextChannelSinks?
     private let cors: CORSPolicy
 
     public init(
         configuration: HTTPIngressConfiguration, pipeline: Pipeline, client: any LLMClient,
         dependencies: [any DependencyHealth] = [], sinks: SinkCatalog = .none,
-        metricsSources: [any MetricsSource] = [], logger: Logger
+        metricsSources: [any MetricsSource] = [], textChannelSinks: TextChannelSinks? = nil, logger: Logger
     ) {
+        self.textChannelSinks = textChannelSinks
         self.sinks = sinks
         self.metricsSources = metricsSources
         self.configuration = configuration
@@ -44,6 +49,12 @@ public final class HTTPIngress: HTTPHandler {
         case "/ping": return ["GET": { $0.respond(HTTPResponse(status: 200, text: "pong")) }]
         case "/health": return ["GET": reportHealth]
         case "/metrics": return ["GET": reportMetrics]
+        case "/api/execute": return ["POST": execute]
+        case "/v1/chat/response": return ["GET": compatChatResponse]
+        case "/chat": return ["POST": compatChat]
+        case "/test": return ["GET": compatModelTest]
+        case "/ask": return ["POST": compatAsk]
+        case _ where path.hasPrefix("/stream/"): return compatSessionStreamRoutes(for: path)
         default: return streamRoutes(for: path)
         }
     }
@@ -86,7 +97,8 @@ public final class HTTPIngress: HTTPHandler {
         return response
     }
 
-    private func isAuthorized(_ request: HTTPRequest) -> Bool {
+    /// `server.api_keys`: true when none are set or the request's Bearer key is one of them.
+    func isAuthorized(_ request: HTTPRequest) -> Bool {
         guard !configuration.apiKeys.isEmpty else { return true }
         guard let header = request.header("authorization") else { return false }
         let prefix = "bearer "

@@ -74,7 +74,8 @@ struct Bridge {
                 sseKeepalive: serverSettings.sseKeepalive, channelPrefix: configuration.channels.prefix,
                 attachWait: configuration.pipeline.attachWait),
             pipeline: pipeline, client: client, dependencies: queueIngress.map { [$0] } ?? [], sinks: sinks,
-            metricsSources: [channels] + (queueIngress.map { [$0] } ?? []) + (centrifugo.map { [$0] } ?? []), logger: logger)
+            metricsSources: [channels] + (queueIngress.map { [$0] } ?? []) + (centrifugo.map { [$0] } ?? []),
+            textChannelSinks: Self.textChannelSinks(configuration, channels: channels, centrifugo: centrifugo), logger: logger)
         server = WebServer(
             configuration: WebServerConfiguration(
                 host: serverSettings.host, port: serverSettings.port, webRoot: serverSettings.webRoot,
@@ -172,6 +173,19 @@ struct Bridge {
                 pipeline.run(uid: uid)?.fail(
                     StreamFailure(code: .sinkFailed, message: "The centrifugo sink could not deliver this stream: \(reason)"))
             })
+    }
+
+    /// Where `POST /api/execute` publishes: the embedded channel server and/or the external
+    /// Centrifugo, as `sinks.default` lists them.
+    private static func textChannelSinks(
+        _ configuration: BridgeConfiguration, channels: ChannelServer, centrifugo: CentrifugoPublisher?
+    ) -> HTTPIngress.TextChannelSinks? {
+        let embedded = configuration.sinks.default.contains(.websocket)
+        let external = configuration.sinks.default.contains(.centrifugo) ? centrifugo : nil
+        guard embedded || external != nil else { return nil }
+        return { channel, uid in
+            (embedded ? [channels.textSink(channel: channel)] : []) + (external.map { [$0.textSink(uid: uid, channel: channel)] } ?? [])
+        }
     }
 
     /// The sinks set up here, `sinks.default` and `sinks.allowed`.
