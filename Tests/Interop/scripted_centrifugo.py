@@ -27,6 +27,7 @@ class APIRequest:
     headers: dict[str, str]
     publications: list[dict]  # {"channel", "data", "idempotency_key"} in request order
     step: str
+    client_port: int  # the connection it came on
     at: float = field(default_factory=time.monotonic)
 
 
@@ -93,7 +94,8 @@ class ScriptedCentrifugo:
             publications = [json.loads(body)]
         with self._changed:
             step = self.plan[min(len(self.requests), len(self.plan) - 1)]
-            self.requests.append(APIRequest(path, {k.lower(): v for k, v in handler.headers.items()}, publications, step))
+            self.requests.append(APIRequest(path, {k.lower(): v for k, v in handler.headers.items()}, publications, step,
+                                            handler.client_address[1]))
             if step == "ok":
                 for publication in publications:
                     if publication["idempotency_key"] not in self._seen:

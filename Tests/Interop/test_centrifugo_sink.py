@@ -173,3 +173,15 @@ def test_the_legacy_style_sends_method_params_lines_with_apikey_auth(start_bridg
     api.wait_for(lambda: api.accepted and api.accepted[-1]["data"].get("done"), 10, "the stream")
     assert all(r.path == "/api" and r.headers.get("authorization") == f"apikey {KEY}" for r in api.requests)
     assert [p["data"] for p in api.accepted] == stream_events(bridge, uid)
+
+
+def test_requests_reuse_one_kept_alive_connection(start_bridge, scripted):
+    api = scripted("ok")
+    bridge = start_bridge({**sink_config(api.url, coalesce_window="10ms"),
+                           "llm": {"provider": "simulated", "simulated": {"tokens": 60, "rate": 100}}})
+    uid = unique_uid("alive")
+    with bridge.client() as http:
+        assert http.post("/v1/chat/completions", json=chat_body(uid=uid)).status_code == 200
+    api.wait_for(lambda: api.accepted and api.accepted[-1]["data"].get("done"), 10, "the stream")
+    assert len(api.requests) >= 5, "several requests over the answer's 0.6 s"
+    assert len({r.client_port for r in api.requests}) == 1, [r.client_port for r in api.requests]

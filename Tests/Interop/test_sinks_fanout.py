@@ -98,3 +98,29 @@ def test_a_queue_prompt_may_name_more_sinks_and_bad_ones_are_dead_lettered(broke
     wait_until(lambda: letters.extend(dead_letters(broker, f"{queue}.dead", idle=0.3)) or letters, 15, "the dead letter")
     assert "Unknown sink 'fax'" in letters[0].headers["x-tokenbridge-reason"]
     bridge.ping()
+
+
+def test_a_queue_control_cancel_aborts_the_model_call_and_ends_every_sink(broker: Broker, start_bridge, upstream):
+    from conftest import scripted_config
+
+    queue = f"cancel-{uuid.uuid4().hex[:8]}"
+    bridge = start_bridge(deep_merge(amqp_config(broker, queue=queue), scripted_config(upstream)))
+    wait_broker_up(bridge)
+    uid = unique_uid("ctl")
+
+    async def go():
+        client, on_channel, _ = await subscribed(bridge, f"stream_{uid}")
+        connection = broker.connect()
+        publish(connection, {"uid": uid, "model": "script-slow", "messages": [{"role": "user", "content": "hi"}]}, queue=queue)
+        upstream.wait_for(lambda: any(r.tokens_sent >= 2 for r in upstream.snapshot()), 10, "tokens to flow")
+        publish(connection, {"uid": uid, "action": "cancel"}, queue="", exchange="tokenbridge.control")
+        connection.close()
+        upstream.wait_for(lambda: any(r.aborted for r in upstream.snapshot()), 5, "the model call to be aborted")
+        await asyncio.wait_for(on_channel.done.wait(), 10)
+        await client.disconnect()
+        return [d for _, d in on_channel.publications]
+
+    on_channel = asyncio.run(go())
+    queue_events = [m.event for m in read_stream(broker, f"response_{uid}", timeout=20)]
+    assert on_channel[-1]["type"] == queue_events[-1]["type"] == journal(bridge, uid)[-1]["type"] == "cancelled"
+    assert on_channel == queue_events
