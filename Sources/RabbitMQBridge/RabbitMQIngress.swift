@@ -34,6 +34,8 @@ public final class RabbitMQIngress: AMQPConnectionDelegate, DependencyHealth {
         /// Prompts whose whole answer the broker confirmed: a redelivery of one of these (its ack
         /// was lost with a connection) is acked without generating it again.
         var answered: CompletedStreams
+        /// Answers of HTTP streams (the `rabbitmq` sink) that did not reach their response queue.
+        var responseSinkFailures = 0
         var settlementWaiters: [CheckedContinuation<Void, Never>] = []
 
         mutating func releaseSettlementWaiters() {
@@ -245,10 +247,13 @@ public final class RabbitMQIngress: AMQPConnectionDelegate, DependencyHealth {
 extension RabbitMQIngress: MetricsSource {
     public func writeMetrics(to metrics: inout MetricsText) {
         let status = connection.status
-        let (running, waiting) = state.withLock { ($0.inFlight.count, $0.waiting.count) }
+        let (running, waiting, sinkFailures) = state.withLock { ($0.inFlight.count, $0.waiting.count, $0.responseSinkFailures) }
         metrics.gauge("tokenbridge_rabbitmq_connected", "1 while the broker connection is up.", status.state == .connected ? 1 : 0)
         metrics.counter("tokenbridge_rabbitmq_sessions_total", "Broker sessions opened (more than one: reconnects).", Double(status.sessionsOpened))
         metrics.gauge("tokenbridge_rabbitmq_prompts_running", "Queue prompts being answered.", Double(running))
         metrics.gauge("tokenbridge_rabbitmq_prompts_waiting", "Queue prompts held back, unacked.", Double(waiting))
+        metrics.counter(
+            "tokenbridge_rabbitmq_sink_failures_total", "Streams from HTTP whose answer did not all reach its response queue.",
+            Double(sinkFailures))
     }
 }

@@ -124,3 +124,18 @@ def test_a_queue_control_cancel_aborts_the_model_call_and_ends_every_sink(broker
     queue_events = [m.event for m in read_stream(broker, f"response_{uid}", timeout=20)]
     assert on_channel[-1]["type"] == queue_events[-1]["type"] == journal(bridge, uid)[-1]["type"] == "cancelled"
     assert on_channel == queue_events
+
+
+def test_an_http_stream_whose_response_queue_cannot_be_reached_still_answers(private_broker: Broker, start_bridge):
+    bridge = start_bridge(deep_merge(amqp_config(private_broker, queue=f"gone-{uuid.uuid4().hex[:8]}"),
+                                     {"llm": {"provider": "simulated", "simulated": {"tokens": 20, "rate": 0}}}))
+    wait_broker_up(bridge)
+    private_broker.stop()
+    wait_until(lambda: bridge.health()["checks"]["rabbitmq"]["status"] == "down", 10, "the broker to be gone")
+    uid = unique_uid("gone")
+    with bridge.client() as http:
+        answer = http.post("/v1/chat/completions", json=chat_body(uid=uid, sinks=["rabbitmq", "websocket"]))
+        assert answer.status_code == 200 and answer.json()["choices"][0]["message"]["content"]
+        counted = lambda: any(line == "tokenbridge_rabbitmq_sink_failures_total 1" for line in http.get("/metrics").text.splitlines())
+        wait_until(counted, 10, "the failed response queue to be counted")
+    assert journal(bridge, uid)[-1]["type"] == "done", "the other sinks never noticed"
