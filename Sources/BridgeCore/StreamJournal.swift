@@ -45,6 +45,9 @@ public final class StreamJournal: Sendable {
         case attached
         /// No such stream yet: the reader waits for it until `stopWaiting`.
         case waiting
+        /// The stream ended and the reader has every event already (it resumed after the last):
+        /// nothing was handed to it.
+        case alreadyRead
     }
 
     private struct Entry {
@@ -74,6 +77,8 @@ public final class StreamJournal: Sendable {
 
     public let retention: Duration
     public let maxBytes: Int
+    /// What a stream costs before its first event (its entry, uid, result).
+    static let entryOverhead = 512
     private let state = Mutex(State())
 
     public init(retention: Duration, maxBytes: Int = 256 << 20) {
@@ -99,15 +104,15 @@ public final class StreamJournal: Sendable {
     public func attach(_ reader: any StreamJournalReader, uid: String, after: Int, now: ContinuousClock.Instant = .now) -> Attachment {
         state.withLock { state in
             prune(&state, now: now)
-            guard var entry = state.entries[uid] else {
+            // Taken out and put back, so that appending to it never copies its events.
+            guard var entry = state.entries.removeValue(forKey: uid) else {
                 state.waiting[uid, default: [:]][ObjectIdentifier(reader)] = (reader, after)
                 return .waiting
             }
+            defer { state.entries[uid] = entry }
+            if entry.finishedAt != nil, let last = entry.events.last, after >= last.seq { return .alreadyRead }
             Self.replay(entry, to: reader, after: after)
-            if entry.finishedAt == nil {
-                entry.readers[ObjectIdentifier(reader)] = (reader, after)
-                state.entries[uid] = entry
-            }
+            if entry.finishedAt == nil { entry.readers[ObjectIdentifier(reader)] = (reader, after) }
             return .attached
         }
     }
@@ -148,14 +153,18 @@ public final class StreamJournal: Sendable {
                 // A new run of the uid starts over; readers of the old one were let go when it ended.
                 if let old = state.entries.removeValue(forKey: uid) { state.bytes -= old.bytes }
                 var entry = Entry(epoch: epoch, result: StreamResult(uid: uid))
+                entry.bytes = Self.entryOverhead
+                state.bytes += Self.entryOverhead
                 if let waiting = state.waiting.removeValue(forKey: uid) {
                     entry.readers = waiting
                     for (reader, _) in waiting.values { reader.journalDidAttach(epoch: epoch) }
                 }
                 state.entries[uid] = entry
             }
-            guard var entry = state.entries[uid] else { return }
-            let size = recorded.json.count + 48
+            // Taken out and put back, so that appending to it never copies its events.
+            guard var entry = state.entries.removeValue(forKey: uid) else { return }
+            // The event, its share of the assembled answer, and the bookkeeping around both.
+            let size = 2 * recorded.json.count + 64
             entry.events.append(recorded)
             entry.result.apply(event)
             entry.bytes += size

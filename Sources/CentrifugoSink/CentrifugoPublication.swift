@@ -18,9 +18,14 @@ struct CentrifugoPublication: Sendable {
         isTerminal = event.isTerminal
     }
 
+    /// A merged publication stops growing here: each merge re-encodes it under the stream's lock.
+    static let mergedTextLimit = 16 << 10
+
     /// This delta followed by the delta event `next` (seq right after), as one publication.
     func merged(with next: StreamEvent, uid: String, epoch: String) -> CentrifugoPublication? {
-        guard let delta, case .delta(let text) = next.kind, next.seq == delta.to + 1 else { return nil }
+        guard let delta, case .delta(let text) = next.kind, next.seq == delta.to + 1,
+            delta.text.utf8.count < Self.mergedTextLimit
+        else { return nil }
         var merged = self
         merged.delta = (delta.from, next.seq, delta.text + text)
         merged.data = StreamEvent.mergedDeltaJSON(uid: uid, from: delta.from, to: next.seq, text: delta.text + text)

@@ -11,8 +11,8 @@ public final class CentrifugoPublisher: Sendable {
     let loop: CurlMultiLoop
     let logger: Logger
     let encoder: CentrifugoRequestEncoder
-    /// Told once about each stream whose publications could not all be delivered.
-    let onFailure: @Sendable (_ uid: String, _ reason: String) -> Void
+    /// Told once about each stream run whose publications could not all be delivered.
+    let onFailure: @Sendable (_ uid: String, _ epoch: String, _ reason: String) -> Void
 
     let publishedCount = Atomic<Int>(0)
     let requestCount = Atomic<Int>(0)
@@ -26,7 +26,7 @@ public final class CentrifugoPublisher: Sendable {
 
     public init(
         configuration: CentrifugoSinkConfiguration, loop: CurlMultiLoop, logger: Logger,
-        onFailure: @escaping @Sendable (_ uid: String, _ reason: String) -> Void = { _, _ in }
+        onFailure: @escaping @Sendable (_ uid: String, _ epoch: String, _ reason: String) -> Void = { _, _, _ in }
     ) {
         self.configuration = configuration
         self.loop = loop
@@ -79,13 +79,13 @@ public final class CentrifugoPublisher: Sendable {
         }
     }
 
-    func streamFailed(uid: String, reason: String, dropped: Int) {
+    func streamFailed(uid: String, epoch: String, reason: String, dropped: Int) {
         failedStreamCount.add(1, ordering: .relaxed)
         droppedCount.add(dropped, ordering: .relaxed)
         logger.error(
             "centrifugo sink gave up on a stream",
             metadata: ["stream.id": "\(uid)", "error": "\(reason)", "dropped": "\(dropped)"])
-        onFailure(uid, reason)
+        onFailure(uid, epoch, reason)
     }
 }
 

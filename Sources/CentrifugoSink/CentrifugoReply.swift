@@ -14,6 +14,9 @@ enum CentrifugoReply: Sendable, Equatable {
             return .refused(reason: "HTTP \(response.status): Centrifugo refused the API key (sinks.centrifugo.api_key)", retryable: false)
         case 404:
             return .refused(reason: "HTTP 404: no Centrifugo API at this address (sinks.centrifugo.api_url)", retryable: false)
+        case 400, 413:
+            // The request itself is refused: sending it again cannot help.
+            return .refused(reason: "HTTP \(response.status)\(snippet(response.body))", retryable: false)
         default:
             return .refused(reason: "HTTP \(response.status)\(snippet(response.body))", retryable: true)
         }
@@ -49,9 +52,13 @@ enum CentrifugoReply: Sendable, Equatable {
     /// `{"error": {"code", "message"}}` anywhere a reply may carry it.
     private static func check(_ object: JSONObject) -> CentrifugoReply {
         guard let error = object["error"]?.objectValue else { return .accepted }
-        let code = error["code"]?.intValue.map(String.init) ?? "?"
+        let code = error["code"]?.intValue
         let message = error["message"]?.stringValue ?? ""
-        return .refused(reason: "Centrifugo error \(code): \(message)", retryable: true)
+        // Unknown channel (no namespace for it), permission denied, bad request: the same
+        // publication will be refused again.
+        let permanent: Set<Int> = [102, 103, 107]
+        return .refused(
+            reason: "Centrifugo error \(code.map(String.init) ?? "?"): \(message)", retryable: !(code.map(permanent.contains) ?? false))
     }
 
     private static func snippet(_ body: [UInt8]) -> String {

@@ -17,6 +17,8 @@ final class CentrifugoStreamSink: EventSink {
         var pending: [CentrifugoPublication] = []
         var sending = false
         var failed = false
+        /// The failure was reported (once per stream, whichever of overflow and a failed batch came first).
+        var reported = false
     }
 
     private let state = Mutex(State())
@@ -68,10 +70,14 @@ final class CentrifugoStreamSink: EventSink {
             state.sending = true
             return true
         }
-        if let overflow {
+        if let overflow, state.withLock({ state in
+            defer { state.reported = true }
+            return !state.reported
+        }) {
             let reason = "more than \(configuration.maxPendingEvents) publications waiting (sinks.centrifugo.max_pending_events): Centrifugo is too slow or down"
             // Not from here: deliver runs under the stream's lock, and the failure may end the stream.
-            Task { self.publisher.streamFailed(uid: self.uid, reason: reason, dropped: overflow) }
+            let epoch = state.withLock { $0.epoch }
+            Task { self.publisher.streamFailed(uid: self.uid, epoch: epoch, reason: reason, dropped: overflow) }
         }
         if startSender {
             publisher.sendingCount.add(1, ordering: .relaxed)
@@ -98,15 +104,16 @@ final class CentrifugoStreamSink: EventSink {
             let failure = await publisher.deliver(batch, channel: channel, uid: uid)
             publisher.pendingCount.add(-batch.count, ordering: .relaxed)
             if let failure {
-                let dropped = state.withLock { state -> Int in
+                let (dropped, report, epoch) = state.withLock { state -> (Int, Bool, String) in
                     state.failed = true
                     state.sending = false
                     let count = state.pending.count
                     state.pending = []
-                    return count
+                    defer { state.reported = true }
+                    return (count, !state.reported, state.epoch)
                 }
                 publisher.pendingCount.add(-dropped, ordering: .relaxed)
-                publisher.streamFailed(uid: uid, reason: failure, dropped: batch.count + dropped)
+                if report { publisher.streamFailed(uid: uid, epoch: epoch, reason: failure, dropped: batch.count + dropped) }
                 return
             }
         }

@@ -15,7 +15,7 @@ struct CORSPolicy: Sendable {
         guard let origin = request.header("origin"), allows(origin: origin) else { return [] }
         return [
             ("access-control-allow-origin", allowsAny ? "*" : origin),
-            ("access-control-expose-headers", "X-Stream-Id, X-Session-ID, Retry-After"),
+            ("access-control-expose-headers", "X-Stream-Id, X-Stream-Epoch, X-Session-ID, Location, Retry-After"),
             ("vary", "Origin"),
         ]
     }

@@ -7,6 +7,7 @@ extension HTTPIngress {
     /// `{"done": true}` (on the embedded channel server and/or an external Centrifugo, per
     /// `sinks.default`). The example's page subscribes to `channel` before posting.
     func execute(_ context: RouteContext) {
+        guard compatAuthorized(context) else { return }
         guard let textChannelSinks else {
             context.respond(
                 ErrorResponse.make(
@@ -27,6 +28,18 @@ extension HTTPIngress {
         } catch {
             context.respond(ErrorResponse.make(error))
             return
+        }
+        // A stream's own channel is the stream's: these messages would start it over for its readers.
+        let prefix = configuration.channelPrefix
+        if !prefix.isEmpty, command.channel.hasPrefix(prefix) {
+            let owner = String(command.channel.dropFirst(prefix.count))
+            if pipeline.run(uid: owner) != nil || pipeline.journal.result(of: owner) != nil {
+                context.respond(
+                    ErrorResponse.make(
+                        status: 409, message: "'\(command.channel)' is the channel of stream '\(owner)'; name another channel.",
+                        param: "channel", code: "channel_taken"))
+                return
+            }
         }
         let uid = StreamID.generate()
         var request = chat

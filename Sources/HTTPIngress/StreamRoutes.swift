@@ -32,7 +32,16 @@ extension HTTPIngress {
         let reader = JournalSSEReader(context: context, keepalive: configuration.sseKeepalive)
         let journal = pipeline.journal
         context.responder.onClientGone { journal.detach(reader, uid: uid) }
-        guard journal.attach(reader, uid: uid, after: after) == .waiting else { return }
+        switch journal.attach(reader, uid: uid, after: after) {
+        case .attached:
+            return
+        case .alreadyRead:
+            // Nothing more will ever come: 204 tells an EventSource to stop reconnecting.
+            context.respond(HTTPResponse(status: 204, headers: [("x-stream-id", uid)], body: []))
+            return
+        case .waiting:
+            break
+        }
         let wait = configuration.attachWait
         Task {
             if wait > .zero { try? await Task.sleep(for: wait) }
@@ -94,20 +103,22 @@ extension HTTPIngress {
             code: "stream_not_found")
     }
 
-    /// `?after=N`, else `Last-Event-ID: N`, else 0 (from the start).
+    /// `Last-Event-ID: N`, else `?after=N`, else 0 (from the start). The header wins: an
+    /// EventSource opened with `?after=` reconnects to the same URL with the header saying how far
+    /// it really got.
     private func resumePoint(_ request: HTTPRequest) throws(RequestError) -> Int {
-        if let after = request.queryItem("after") {
-            guard let value = Int(after), value >= 0 else {
-                throw RequestError(.invalid, "'after' must be a seq (a whole number, 0 or more), not '\(after)'.", param: "after", code: "invalid_value")
-            }
-            return value
-        }
         if let last = request.header("last-event-id") {
             let trimmed = last.trimmingHeaderWhitespace()
             guard let value = Int(trimmed), value >= 0 else {
                 throw RequestError(
                     .invalid, "Last-Event-ID must be a seq this endpoint sent (a whole number), not '\(last)'.",
                     param: "Last-Event-ID", code: "invalid_value")
+            }
+            return value
+        }
+        if let after = request.queryItem("after") {
+            guard let value = Int(after), value >= 0 else {
+                throw RequestError(.invalid, "'after' must be a seq (a whole number, 0 or more), not '\(after)'.", param: "after", code: "invalid_value")
             }
             return value
         }

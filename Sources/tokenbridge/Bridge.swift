@@ -168,9 +168,10 @@ struct Bridge {
                 mergeDeltas: settings.mergeDeltas, retries: settings.retries, retryBackoff: settings.retryBackoff,
                 timeout: settings.timeout, maxPendingEvents: settings.maxPendingEvents),
             loop: loop, logger: logger,
-            onFailure: { uid, reason in
-                guard failStream else { return }
-                pipeline.run(uid: uid)?.fail(
+            onFailure: { uid, epoch, reason in
+                // Only the run that failed here: a later run of the uid has a sink of its own.
+                guard failStream, let run = pipeline.run(uid: uid), run.epoch == epoch else { return }
+                run.fail(
                     StreamFailure(code: .sinkFailed, message: "The centrifugo sink could not deliver this stream: \(reason)"))
             })
     }

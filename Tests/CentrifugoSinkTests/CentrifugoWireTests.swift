@@ -49,10 +49,11 @@ struct CentrifugoWireTests {
             Issue.record("an error body is retried")
             return
         }
-        guard case .refused(_, true) = reply(200, #"{"replies":[{"publish":{}},{"error":{"code":102,"message":"x"}}]}"#, count: 2),
+        guard case .refused(_, true) = reply(200, #"{"replies":[{"publish":{}},{"error":{"code":100,"message":"x"}}]}"#, count: 2),
             case .refused(_, true) = reply(200, #"{"replies":[{"publish":{}}]}"#, count: 2),
             case .refused(_, true) = reply(503, ""), case .refused(_, true) = reply(200, "not json"),
-            case .refused(_, false) = reply(401, ""), case .refused(_, false) = reply(404, "")
+            case .refused(_, false) = reply(401, ""), case .refused(_, false) = reply(404, ""),
+            case .refused(_, false) = reply(400, "bad"), case .refused(_, false) = reply(200, #"{"error":{"code":102,"message":"unknown channel"}}"#)
         else {
             Issue.record("a reply was misread")
             return
@@ -67,6 +68,18 @@ struct CentrifugoWireTests {
         #expect(data["seq_from"]?.intValue == 4 && data["seq_to"]?.intValue == 5 && data["text"]?.stringValue == "ab")
         #expect(first.merged(with: StreamEvent(uid: "u", seq: 7, kind: .delta(text: "c")), uid: "u", epoch: "E") == nil, "a gap")
         #expect(first.merged(with: StreamEvent(uid: "u", seq: 5, kind: .cancelled), uid: "u", epoch: "E") == nil)
+    }
+
+    @Test func aMergedPublicationStopsGrowingAt16KiB() throws {
+        let piece = String(repeating: "x", count: 1000)
+        var merged = CentrifugoPublication(StreamEvent(uid: "u", seq: 1, kind: .delta(text: piece)), epoch: "E")
+        var seq = 2
+        while let next = merged.merged(with: StreamEvent(uid: "u", seq: seq, kind: .delta(text: piece)), uid: "u", epoch: "E") {
+            merged = next
+            seq += 1
+        }
+        let text = try #require(merged.delta?.text)
+        #expect(text.utf8.count >= CentrifugoPublication.mergedTextLimit && text.utf8.count < CentrifugoPublication.mergedTextLimit + 1000)
     }
 
     @Test func backoffDoublesUpToItsCeiling() {

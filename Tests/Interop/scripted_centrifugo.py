@@ -3,7 +3,8 @@
 Requests are answered by plan, one step per request (the last step repeats):
     ok       the answer Centrifugo gives (`{"result":{}}`, `{"replies":[...]}`, or one line per command)
     500      HTTP 500
-    error    HTTP 200 with an `{"error": ...}` reply (in every batch reply / legacy line)
+    error    HTTP 200 with an `{"error": ...}` reply (in every batch reply / legacy line), code 100
+    unknown  the same with code 102 (unknown channel: no namespace for it), which no retry mends
     hang     reads the request and never answers (until the client gives up)
     401      HTTP 401, empty body (a wrong key)
 
@@ -109,7 +110,8 @@ class ScriptedCentrifugo:
             status, payload = int(step), b"" if step == "401" else b"internal error"
         else:
             ok = step == "ok"
-            one = {"publish": {}} if ok else {"error": {"code": 100, "message": "internal server error"}}
+            failure = {"code": 102, "message": "unknown channel"} if step == "unknown" else {"code": 100, "message": "internal server error"}
+            one = {"publish": {}} if ok else {"error": failure}
             if legacy:
                 lines = [json.dumps({"result": {}} if ok else {"error": one["error"]}) for _ in publications]
                 payload = "\n".join(lines).encode()

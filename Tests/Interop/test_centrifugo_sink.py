@@ -185,3 +185,13 @@ def test_requests_reuse_one_kept_alive_connection(start_bridge, scripted):
     api.wait_for(lambda: api.accepted and api.accepted[-1]["data"].get("done"), 10, "the stream")
     assert len(api.requests) >= 5, "several requests over the answer's 0.6 s"
     assert len({r.client_port for r in api.requests}) == 1, [r.client_port for r in api.requests]
+
+
+def test_a_channel_centrifugo_does_not_know_is_not_retried(start_bridge, scripted):
+    api = scripted("unknown")
+    bridge = start_bridge({**sink_config(api.url, retries=5, retry_backoff="20ms"),
+                           "llm": {"provider": "simulated", "simulated": {"tokens": 10, "rate": 0}}})
+    with bridge.client() as http:
+        assert http.post("/v1/chat/completions", json=chat_body(uid=unique_uid("nochan"))).status_code == 200
+    wait_until(lambda: metric(bridge, "tokenbridge_centrifugo_failed_streams_total") == 1, 10, "the sink to give up")
+    assert len(api.requests) == 1 and metric(bridge, "tokenbridge_centrifugo_retries_total") == 0

@@ -86,3 +86,16 @@ def test_bad_execute_commands_are_refused(start_bridge):
     with quiet.client() as http:
         assert http.post("/api/execute", json={"text": "hi", "channel": "c"}).status_code == 503
     bridge.ping()
+
+
+def test_execute_needs_the_api_key_and_leaves_other_streams_channels_alone(start_bridge):
+    bridge = start_bridge({**slow(10, 0), "server": {"api_keys": ["sesame"]}})
+    key = {"Authorization": "Bearer sesame"}
+    with bridge.client() as http:
+        assert http.post("/api/execute", json={"text": "hi", "channel": "c"}).status_code == 401
+        assert http.post("/api/execute", json={"text": "hi", "channel": "c"}, headers=key).status_code == 200
+        uid = unique_uid("owned")
+        assert http.post("/v1/chat/completions", json={"uid": uid, "messages": [{"role": "user", "content": "x"}]},
+                         headers=key).status_code == 200
+        taken = http.post("/api/execute", json={"text": "hi", "channel": f"stream_{uid}"}, headers=key)
+        assert taken.status_code == 409 and taken.json()["error"]["code"] == "channel_taken"

@@ -310,3 +310,16 @@ def test_the_result_assembles_reasoning_and_tool_calls(start_bridge, upstream: S
     assert [call["index"] for call in tools["tool_calls"]] == [0, 1]
     thinking = wait_until(lambda: (r := result_of(bridge, thinking_uid)).status_code == 200 and r.json(), 10, "the answer")
     assert thinking["reasoning"] == "r0 r1 r2 " and thinking["text"] == tokens_text(5) and thinking["error"] is None
+
+
+def test_last_event_id_wins_over_after_and_a_reader_with_everything_gets_204(start_bridge):
+    bridge = start_bridge(paced(20, 0))
+    uid = unique_uid("both")
+    assert submit(bridge, uid=uid).status_code == 200
+    whole = read_events(bridge, uid)
+    last = whole.seqs[-1]
+    # An EventSource opened with ?after=2 reconnects to the same URL saying how far it got.
+    resumed = read_events(bridge, uid, headers={"Last-Event-ID": "10"}, params={"after": 2})
+    assert resumed.seqs == list(range(11, last + 1))
+    done = read_events(bridge, uid, headers={"Last-Event-ID": str(last)})
+    assert done.status == 204 and done.headers["x-stream-id"] == uid
