@@ -17,6 +17,10 @@ public final class StreamRun: LLMReceiver, Sendable {
         var cancelRequested = false
         var finishReason: String?
         var usage: Usage?
+        /// Set by `begin`: until then an end (a cancel racing the start) waits here, so that the
+        /// stream still opens with `start` and the model is never called.
+        var begun = false
+        var endBeforeBegin: StreamEvent.Kind?
     }
 
     private let sinks: [any EventSink]
@@ -41,6 +45,14 @@ public final class StreamRun: LLMReceiver, Sendable {
 
     func begin(client: any LLMClient, request: UpstreamRequest) {
         emit(.start(epoch: epoch, model: model))
+        let earlyEnd = state.withLock { state -> StreamEvent.Kind? in
+            state.begun = true
+            return state.endBeforeBegin
+        }
+        if let earlyEnd {
+            finish(with: earlyEnd, cancelCall: false)
+            return
+        }
         let call = client.start(request, receiver: self)
         let cancelNow = state.withLock { state -> Bool in
             // The call holds this run as its receiver: keep it only while the run is live, or
@@ -88,6 +100,10 @@ public final class StreamRun: LLMReceiver, Sendable {
     private func finish(with kind: StreamEvent.Kind, cancelCall: Bool) {
         let (terminal, call) = state.withLock { state -> (StreamEvent?, (any LLMCall)?) in
             guard !state.finished else { return (nil, nil) }
+            guard state.begun else {
+                if state.endBeforeBegin == nil { state.endBeforeBegin = kind }
+                return (nil, nil)
+            }
             state.cancelRequested = cancelCall
             let event = deliver(kind, state: &state)
             state.finished = true

@@ -1,3 +1,4 @@
+import Logging
 import Synchronization
 import Testing
 
@@ -96,4 +97,18 @@ func waitFor(_ condition: () -> Bool) async -> Bool {
         try? await Task.sleep(for: .milliseconds(10))
     }
     return condition()
+}
+
+@Suite("A stream cancelled before it began")
+struct EarlyCancelTests {
+    @Test func itStillOpensWithStartAndTheModelIsNeverCalled() {
+        let sink = RecordingSink()
+        let run = StreamRun(uid: "early", model: "m", sinks: [sink], logger: Logger(label: "test")) { _, _ in }
+        run.cancel()
+        #expect(sink.all.isEmpty, "nothing before start")
+        let model = ScriptedModel()
+        run.begin(client: model, request: UpstreamRequest(body: JSONObject(), model: "m", uid: "early"))
+        #expect(sink.all.map(\.type) == ["start", "cancelled"] && sink.all.map(\.seq) == [1, 2])
+        #expect(model.calls.withLock { $0.isEmpty } && run.isFinished)
+    }
 }
