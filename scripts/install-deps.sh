@@ -17,7 +17,9 @@ APT_BUILD=(libwebsockets-dev librabbitmq-dev libcurl4-openssl-dev pkg-config git
 APT_TEST=(python3-venv curl)
 # The interop suite runs its own broker nodes (scripts/rabbitmq-local.sh); openssl makes their TLS certificates.
 APT_BROKER=(rabbitmq-server openssl)
-APT_PACKAGES=("${APT_BUILD[@]}" "${APT_TEST[@]}" "${APT_BROKER[@]}")
+# Tests/Interop/test_web_browser.py drives the pages in web/ with a headless Chromium (selenium).
+APT_BROWSER=(chromium chromium-driver)
+APT_PACKAGES=("${APT_BUILD[@]}" "${APT_TEST[@]}" "${APT_BROKER[@]}" "${APT_BROWSER[@]}")
 
 VENV=.venv
 REQUIREMENTS=Tests/Interop/requirements.txt

@@ -15,6 +15,12 @@ public struct MetricsText: Sendable {
         sample(name, value, [])
     }
 
+    /// One gauge family with a sample per label set (quantiles, say).
+    public mutating func gauges(_ name: String, _ help: String, _ samples: [(labels: [(String, String)], value: Double)]) {
+        family(name, help, "gauge")
+        for (labels, value) in samples { sample(name, value, labels) }
+    }
+
     /// One family with a sample per label set.
     public mutating func counters(_ name: String, _ help: String, _ samples: [(labels: [(String, String)], value: Double)]) {
         family(name, help, "counter")

@@ -40,6 +40,8 @@ public final class Pipeline: Sendable {
         var started = 0
         /// Streams ended, by terminal event type (`done`, `error`, `cancelled`).
         var ended: [String: Int] = [:]
+        /// Time to first token of the most recent streams.
+        var firstTokens = LatencyWindow(capacity: 1000)
     }
 
     public let configuration: Configuration
@@ -58,6 +60,10 @@ public final class Pipeline: Sendable {
     }
 
     public var activeCount: Int { state.withLock { $0.active.count } }
+
+    /// Time from a stream joining the pipeline to the model's first output, over the last 1000
+    /// streams (p50, p99, how many).
+    public var timeToFirstToken: (p50: Duration, p99: Duration, count: Int)? { state.withLock { $0.firstTokens.summary } }
 
     /// Streams started so far, and ended by terminal type: for `/metrics`.
     public var counts: (started: Int, ended: [String: Int]) { state.withLock { ($0.started, $0.ended) } }
@@ -78,7 +84,10 @@ public final class Pipeline: Sendable {
         let uid = request.uid ?? StreamID.generate()
         let model = model(for: request)
         let sinks = [journal.sink(for: uid)] + sinks
-        let run = StreamRun(uid: uid, model: model, sinks: sinks, deadline: deadline, logger: logger) { [weak self] run, terminal in
+        let run = StreamRun(
+            uid: uid, model: model, sinks: sinks, deadline: deadline, logger: logger,
+            onFirstToken: { [weak self] latency in self?.state.withLock { $0.firstTokens.record(latency) } }
+        ) { [weak self] run, terminal in
             self?.finished(run, terminal: terminal)
         }
         try state.withLock { (state) throws(RequestError) in
@@ -229,6 +238,11 @@ extension Pipeline: MetricsSource {
         metrics.counters(
             "tokenbridge_streams_ended_total", "Streams ended, by terminal event.",
             ["done", "error", "cancelled"].map { ([("end", $0)], Double(ended[$0] ?? 0)) })
+        if let ttft = timeToFirstToken {
+            metrics.gauges(
+                "tokenbridge_time_to_first_token_seconds", "Time to first token over the last streams (up to 1000), by quantile.",
+                [([("quantile", "0.5")], ttft.p50.secondsValue), ([("quantile", "0.99")], ttft.p99.secondsValue)])
+        }
         metrics.gauge("tokenbridge_journal_streams", "Streams whose events are kept (running, or finished within pipeline.retention).", Double(journal.streamCount))
         metrics.gauge("tokenbridge_journal_bytes", "Estimated size of the kept events (bounded by pipeline.retention_max_bytes).", Double(journal.heldBytes))
         metrics.gauge("tokenbridge_journal_waiting_readers", "GET /v1/streams readers waiting for a stream to start.", Double(journal.waitingReaderCount))

@@ -21,17 +21,24 @@ public final class StreamRun: LLMReceiver, Sendable {
         /// stream still opens with `start` and the model is never called.
         var begun = false
         var endBeforeBegin: StreamEvent.Kind?
+        var firstTokenSeen = false
     }
 
     private let sinks: [any EventSink]
     private let logger: Logger
     private let onFinish: @Sendable (StreamRun, StreamEvent) -> Void
+    /// From the pipeline taking the stream to the model's first piece of output (text,
+    /// reasoning or a tool call), reported once.
+    private let onFirstToken: @Sendable (Duration) -> Void
+    private let createdAt = ContinuousClock.now
     private let state = Mutex(State())
 
     init(
         uid: String, model: String, sinks: [any EventSink], deadline: ContinuousClock.Instant? = nil, logger: Logger,
+        onFirstToken: @escaping @Sendable (Duration) -> Void = { _ in },
         onFinish: @escaping @Sendable (StreamRun, StreamEvent) -> Void
     ) {
+        self.onFirstToken = onFirstToken
         self.uid = uid
         self.epoch = StreamID.generateEpoch()
         self.model = model
@@ -76,6 +83,16 @@ public final class StreamRun: LLMReceiver, Sendable {
     // MARK: - LLMReceiver
 
     public func llmDidProduce(_ output: LLMOutput) {
+        switch output {
+        case .text, .reasoning, .toolCall:
+            let first = state.withLock { state -> Bool in
+                defer { state.firstTokenSeen = true }
+                return !state.firstTokenSeen && !state.finished
+            }
+            if first { onFirstToken(ContinuousClock.now - createdAt) }
+        case .finishReason, .usage:
+            break
+        }
         switch output {
         case .text(let text): if !text.isEmpty { emit(.delta(text: text)) }
         case .reasoning(let text): if !text.isEmpty { emit(.reasoning(text: text)) }

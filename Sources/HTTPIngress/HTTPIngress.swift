@@ -49,6 +49,7 @@ public final class HTTPIngress: HTTPHandler {
         case "/ping": return ["GET": { $0.respond(HTTPResponse(status: 200, text: "pong")) }]
         case "/health": return ["GET": reportHealth]
         case "/metrics": return ["GET": reportMetrics]
+        case "/api/stats": return ["GET": reportStats]
         case "/api/execute": return ["POST": execute]
         case "/v1/chat/response": return ["GET": compatChatResponse]
         case "/chat": return ["POST": compatChat]

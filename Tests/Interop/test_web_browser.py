@@ -1,0 +1,570 @@
+"""The pages in web/ in a real browser: Debian's headless Chromium driven by selenium through
+chromium-driver, against a running bridge.
+
+The chat (index.html) subscribes to `stream_<uid>` over the embedded channel server with
+recovery from offset 0, then submits the prompt asynchronously; these tests check what a user
+would see (the answer's text on the page equals `/v1/streams/{uid}/result`) and what the page's
+protocol client did (`window.tokenbridge`: each answer's applied seqs, the subscription's
+duplicate/gap/recovery counters). Screenshots go to artifacts/web-*.png.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Callable
+
+import httpx
+import pytest
+from selenium import webdriver
+from selenium.common.exceptions import JavascriptException, TimeoutException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from conftest import REPO, chat_body, scripted_config, unique_uid, wait_until
+from scripted_centrifugo import ScriptedCentrifugo
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver") or ("/usr/bin/chromedriver" if Path("/usr/bin/chromedriver").exists() else None)
+
+NO_BROWSER = "Chromium and chromium-driver are not installed (scripts/install-deps.sh installs them: apt chromium chromium-driver)"
+
+ARTIFACTS = REPO / "artifacts"
+WEB = REPO / "web"
+PAGE_BUDGET = 100 * 1024
+
+
+# MARK: - The browser
+
+
+class Page:
+    """One headless Chromium on the bridge's pages, with the page's state read through JS."""
+
+    def __init__(self, driver: webdriver.Chrome) -> None:
+        self.driver = driver
+        self.base_url = ""
+
+    def open(self, bridge, path: str = "/") -> "Page":
+        self.base_url = bridge.base_url
+        self.driver.get(bridge.base_url + path)
+        return self
+
+    def js(self, script: str, *args: Any) -> Any:
+        return self.driver.execute_script(script, *args)
+
+    def wait(self, condition: Callable[[], Any], what: str, timeout: float = 20) -> Any:
+        """Waits (WebDriverWait) until `condition()` is truthy; JS errors while the page loads retry."""
+        try:
+            return WebDriverWait(self.driver, timeout, poll_frequency=0.05, ignored_exceptions=(JavascriptException,)).until(
+                lambda _: condition()
+            )
+        except TimeoutException:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}; console: {self.console()}") from None
+
+    def wait_connected(self) -> None:
+        self.wait(lambda: self.js("return window.tokenbridge?.client.state === 'connected'"), "the page's WebSocket to connect")
+
+    def ask(self, prompt: str, mode: str = "ws") -> str:
+        """Types `prompt` (set as the textarea's value: newlines would press Enter), presses Send,
+        and returns the uid of the new answer."""
+        self.driver.find_element(By.CSS_SELECTOR, f'input[name="mode"][value="{mode}"]').click()
+        before = self.js("return window.tokenbridge.turns.length")
+        self.js("document.getElementById('prompt').value = arguments[0]", prompt)
+        self.driver.find_element(By.ID, "send").click()
+        return self.wait(lambda: self.js("const t = window.tokenbridge.turns; return t.length > arguments[0] && t.at(-1).uid", before),
+                         "the new answer to appear")
+
+    def turn(self, uid: str) -> dict:
+        """The page's record of one answer, with its DOM and its subscription's counters."""
+        return self.js(
+            """
+            const turn = window.tokenbridge.turns.find((t) => t.uid === arguments[0]);
+            if (!turn) return null;
+            const node = document.querySelector(`article[data-uid="${arguments[0]}"]`);
+            const q = (s) => node.querySelector(s);
+            return {
+              status: turn.status, text: turn.text, reasoning: turn.reasoning, lastSeq: turn.lastSeq,
+              pieces: turn.pieces, appDuplicates: turn.appDuplicates, appGaps: turn.appGaps, resumed: turn.resumed,
+              finishReason: turn.finishReason ?? null, usage: turn.usage ?? null, cancelledVia: turn.cancelledVia ?? null,
+              sub: turn.sub ? {...turn.sub.stats, state: turn.sub.state} : null,
+              dom: {
+                status: q('.answer').dataset.status, text: q('.answer .text').textContent,
+                shown: (() => { const copy = q('.answer .text').cloneNode(true);
+                  copy.querySelectorAll('.lang').forEach((n) => n.remove()); return copy.textContent; })(),
+                question: q('.question .text').textContent, askedAt: q('.question time').textContent,
+                reasoning: q('.thinking .reasoning').textContent, thinkingHidden: q('.thinking').hidden,
+                thinkingOpen: q('.thinking').open, meta: q('.answer .meta').textContent,
+                badge: q('.badge').hidden ? null : q('.badge').textContent,
+                typing: !q('.typing').hidden,
+              },
+            };
+            """,
+            uid,
+        )
+
+    def wait_turn(self, uid: str, condition: Callable[[dict], Any], what: str, timeout: float = 30) -> dict:
+        return self.wait(lambda: (lambda t: t if t and condition(t) else None)(self.turn(uid)), what, timeout)
+
+    def client_stats(self) -> dict:
+        return self.js("const c = window.tokenbridge.client; return {...c.stats, state: c.state}")
+
+    def console(self) -> list[dict]:
+        """Console entries since the last call (the log is drained by reading it)."""
+        return self.driver.get_log("browser")
+
+    def assert_console_clean(self) -> None:
+        errors = [entry for entry in self.console() if entry["level"] in ("SEVERE", "ERROR")]
+        assert errors == [], f"console errors: {errors}"
+
+    def screenshot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / name
+        assert self.driver.save_screenshot(str(path)), f"could not save {path}"
+        return path
+
+
+@pytest.fixture
+def page():
+    if not (CHROMIUM and CHROMEDRIVER):
+        pytest.skip(NO_BROWSER)
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--window-size=1100,900", "--no-first-run", "--disable-extensions"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_script_timeout(10)
+    try:
+        yield Page(driver)
+    finally:
+        driver.quit()
+
+
+# MARK: - Bridges and model servers
+
+
+def paced(tokens: int, rate: float, **simulated: Any) -> dict:
+    return {"llm": {"provider": "simulated", "simulated": {"tokens": tokens, "rate": rate, **simulated}}}
+
+
+def result_of(bridge, uid: str) -> httpx.Response:
+    with bridge.client() as http:
+        return http.get(f"/v1/streams/{uid}/result")
+
+
+def finished_result(bridge, uid: str) -> dict:
+    response = wait_until(lambda: (lambda r: r if r.status_code == 200 else None)(result_of(bridge, uid)), 30,
+                          f"the stream {uid} to end")
+    return response.json()
+
+
+def stats(bridge) -> dict:
+    with bridge.client() as http:
+        response = http.get("/api/stats")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def shown_as(text: str) -> str:
+    """What of `text` the page shows, whitespace aside: ``` fence lines become code blocks."""
+    kept = [line for line in text.split("\n") if not line.startswith("```")]
+    return re.sub(r"\s+", "", "".join(kept))
+
+
+def assert_shows(turn: dict, result: dict) -> None:
+    """The page holds the stream's answer exactly, and shows all of it."""
+    assert turn["text"] == result["text"] != "", (turn["text"], result["text"])
+    assert re.sub(r"\s+", "", turn["dom"]["shown"]) == shown_as(result["text"])
+
+
+def assert_exactly_once(turn: dict) -> None:
+    """Every seq of the run applied once, in order, none skipped; nothing let through twice."""
+    assert turn["pieces"] == list(range(1, turn["lastSeq"] + 1)), turn["pieces"]
+    assert turn["appDuplicates"] == 0 and turn["appGaps"] == 0, turn
+    if turn["sub"] is not None:
+        assert turn["sub"]["duplicates"] == 0 and turn["sub"]["gaps"] == 0, turn["sub"]
+
+
+class EchoUpstream:
+    """An OpenAI-compatible model server that streams the last user message back, four
+    characters per chunk: whatever the test types is exactly what the model "says"."""
+
+    def __init__(self) -> None:
+        upstream = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.0"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                upstream._json(self, {"object": "list", "data": [{"id": "echo", "object": "model", "owned_by": "test"}]})
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
+                upstream._stream(self, body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, name="echo-upstream", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    @staticmethod
+    def _json(handler: BaseHTTPRequestHandler, payload: Any) -> None:
+        data = json.dumps(payload).encode()
+        handler.send_response(200)
+        handler.send_header("content-type", "application/json")
+        handler.send_header("content-length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    @staticmethod
+    def _stream(handler: BaseHTTPRequestHandler, request: dict) -> None:
+        text = next((m.get("content", "") for m in reversed(request.get("messages", [])) if m.get("role") == "user"), "")
+        handler.send_response(200)
+        handler.send_header("content-type", "text/event-stream")
+        handler.end_headers()
+
+        def chunk(delta: dict, finish: str | None = None, usage: dict | None = None) -> None:
+            payload = {"id": "chatcmpl-echo", "object": "chat.completion.chunk", "created": 0, "model": "echo",
+                       "choices": [{"index": 0, "delta": delta, "finish_reason": finish}] if usage is None else []}
+            if usage is not None:
+                payload["usage"] = usage
+            handler.wfile.write(f"data: {json.dumps(payload)}\n\n".encode())
+            handler.wfile.flush()
+
+        chunk({"role": "assistant", "content": ""})
+        pieces = [text[i:i + 4] for i in range(0, len(text), 4)]
+        for piece in pieces:
+            chunk({"content": piece})
+        chunk({}, finish="stop")
+        chunk({}, usage={"prompt_tokens": len(pieces), "completion_tokens": len(pieces), "total_tokens": 2 * len(pieces)})
+        handler.wfile.write(b"data: [DONE]\n\n")
+
+    def __enter__(self) -> "EchoUpstream":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+# MARK: - The chat
+
+
+def test_a_prompt_streams_its_answer_and_it_matches_the_result(start_bridge, page: Page) -> None:
+    bridge = start_bridge(paced(120, 60, reasoning=True))
+    page.open(bridge).wait_connected()
+    uid = page.ask("Tell me how streaming works")
+    streaming = page.wait_turn(uid, lambda t: t["status"] == "streaming" and t["dom"]["typing"], "tokens to arrive")
+    assert streaming["dom"]["question"] == "Tell me how streaming works"
+    turn = page.wait_turn(uid, lambda t: t["status"] == "done", "the answer to finish")
+    result = finished_result(bridge, uid)
+    assert result["status"] == "done" and result["text"], result
+    # What the page shows is the stream's answer, exactly.
+    assert_shows(turn, result)
+    assert turn["reasoning"] == result["reasoning"] != "" and turn["dom"]["reasoning"] == result["reasoning"]
+    assert not turn["dom"]["thinkingHidden"] and not turn["dom"]["thinkingOpen"], "the thinking block starts collapsed"
+    assert_exactly_once(turn)
+    # Subscribed before the submit: the first subscribe found an empty channel (nothing to
+    # recover), and every event came live.
+    assert turn["sub"]["subscribes"] == 1 and turn["sub"]["recovered"] == 0, turn["sub"]
+    assert turn["sub"]["delivered"] == turn["lastSeq"]
+    # Usage and finish reason under the answer, a timestamp on the question, the pills.
+    usage = result["usage"]
+    assert f"finish: {result['finish_reason']}" in turn["dom"]["meta"]
+    assert f"{usage['prompt_tokens']} prompt + {usage['completion_tokens']} completion tokens" in turn["dom"]["meta"]
+    assert re.search(r"\d{1,2}:\d{2}:\d{2}", turn["dom"]["askedAt"]), turn["dom"]["askedAt"]
+    assert not turn["dom"]["typing"]
+    pills = page.js("return ['st-server', 'st-ws', 'st-stream'].map((id) => document.getElementById(id).textContent)")
+    assert pills == ["server: up", "WebSocket: connected", f"stream: done ({turn['lastSeq']} events)"], pills
+
+    page.driver.find_element(By.CSS_SELECTOR, f'article[data-uid="{uid}"] .thinking summary').click()
+    assert page.turn(uid)["dom"]["thinkingOpen"]
+    page.js("window.scrollTo(0, document.documentElement.scrollHeight)")
+    page.screenshot("web-chat.png")
+    # Readable on a phone: nothing wider than the screen.
+    page.driver.set_window_size(390, 844)
+    page.wait(lambda: page.js("return window.innerWidth <= 400"), "the phone-sized window")
+    overflow = page.js("return [document.documentElement.scrollWidth, window.innerWidth]")
+    assert overflow[0] <= overflow[1], f"the page scrolls sideways on a phone: {overflow}"
+    page.screenshot("web-chat-phone.png")
+    page.assert_console_clean()
+
+
+def test_direct_sse_mode_streams_the_answer_from_the_post(start_bridge, page: Page) -> None:
+    bridge = start_bridge(paced(40, 80, reasoning=True))
+    page.open(bridge).wait_connected()
+    uid = page.ask("Compare the transports", mode="sse")
+    turn = page.wait_turn(uid, lambda t: t["status"] == "done", "the answer to finish")
+    result = finished_result(bridge, uid)
+    assert_shows(turn, result)
+    assert turn["reasoning"] == result["reasoning"] != ""
+    assert turn["sub"] is None, "direct SSE mode subscribed to the channel"
+    assert f"finish: {result['finish_reason']}" in turn["dom"]["meta"] and "direct SSE" in turn["dom"]["meta"]
+    assert f"{result['usage']['completion_tokens']} completion tokens" in turn["dom"]["meta"]
+    assert page.js("return localStorage.getItem('tokenbridge.chat.mode')") == "sse"
+    page.assert_console_clean()
+
+
+@pytest.mark.parametrize("mode", ["ws", "sse"])
+def test_a_reload_mid_answer_shows_the_answer_once_and_it_continues(start_bridge, page: Page, mode: str) -> None:
+    # The page kept only the uid: over the channel it recovers from offset 0; in direct SSE mode
+    # (the POST said `on_disconnect: continue`) it reads GET /v1/streams/{uid} from the start.
+    bridge = start_bridge(paced(200, 40))
+    page.open(bridge).wait_connected()
+    uid = page.ask("A long answer, please", mode=mode)
+    page.wait_turn(uid, lambda t: len(t["text"]) >= 60, "the first tokens")
+    page.js("window.__beforeReload = true")
+    page.driver.refresh()
+    page.wait(lambda: page.js("return !window.__beforeReload && window.tokenbridge?.turns.length === 1"), "the reloaded page")
+    resumed = page.wait_turn(uid, lambda t: t["lastSeq"] > 0, "the answer to reappear")
+    assert resumed["resumed"] and resumed["dom"]["question"] == "A long answer, please"
+    assert result_of(bridge, uid).status_code == 202, "the stream ended before the page came back: nothing was resumed live"
+    turn = page.wait_turn(uid, lambda t: t["status"] == "done", "the answer to finish")
+    result = finished_result(bridge, uid)
+    assert_shows(turn, result)
+    assert_exactly_once(turn)
+    if mode == "ws":
+        sub = turn["sub"]
+        assert 0 < sub["recovered"] < sub["delivered"], f"expected a catch-up and then live events: {sub}"
+    else:
+        assert turn["sub"] is None
+    assert page.js("return document.querySelectorAll('#messages article').length") == 1
+    assert stats(bridge)["streams"]["started_total"] == 1, "the reload started the prompt again"
+    page.assert_console_clean()
+
+
+def test_a_server_side_cut_reconnects_and_recovers_with_no_gap_or_duplicate(start_bridge, page: Page) -> None:
+    # The server API's default disconnect code, 3503 ("force disconnect"), is terminal for the
+    # SDKs (and for this page): it would test giving up. 3011 ("force reconnect") is the code a
+    # server uses to send clients elsewhere; the page must come back and recover what it missed
+    # while it was away (the reconnect waits 250-500 ms, about 10-20 tokens at 40/s).
+    bridge = start_bridge({**paced(200, 40), "channels": {"api_insecure": True}})
+    page.open(bridge).wait_connected()
+    uid = page.ask("Keep talking")
+    page.wait_turn(uid, lambda t: t["lastSeq"] >= 15, "the first tokens")
+    with bridge.client() as http:
+        cut = http.post("/api/disconnect", json={"user": "", "disconnect": {"code": 3011, "reason": "force reconnect"}})
+    assert cut.status_code == 200 and cut.json() == {"result": {}}, cut.text
+    page.wait(lambda: page.client_stats()["reconnects"] >= 1, "the page to reconnect")
+    assert page.client_stats()["lastClose"]["code"] == 3011
+    turn = page.wait_turn(uid, lambda t: t["status"] == "done", "the answer to finish")
+    result = finished_result(bridge, uid)
+    assert_shows(turn, result)
+    assert_exactly_once(turn)
+    assert turn["sub"]["subscribes"] == 2 and turn["sub"]["recoveredOnResubscribe"] > 0, turn["sub"]
+    page.assert_console_clean()
+
+
+def test_a_terminal_close_code_stops_the_page_reconnecting(start_bridge, page: Page) -> None:
+    bridge = start_bridge({**paced(60, 40), "channels": {"api_insecure": True}})
+    page.open(bridge).wait_connected()
+    uid = page.ask("Say something")
+    page.wait_turn(uid, lambda t: t["lastSeq"] >= 5, "the first tokens")
+    with bridge.client() as http:
+        assert http.post("/api/disconnect", json={"user": ""}).status_code == 200  # 3503
+    page.wait(lambda: page.client_stats()["state"] == "disconnected", "the page to give up")
+    # The answer goes on over HTTP (GET /v1/streams/{uid} after the last seq it had).
+    turn = page.wait_turn(uid, lambda t: t["status"] == "done", "the answer to finish without the WebSocket")
+    assert_shows(turn, finished_result(bridge, uid))
+    assert_exactly_once(turn)
+    assert turn["sub"] is None
+    # So does the next prompt, read from the journal as it starts.
+    second = page.ask("And another thing")
+    turn = page.wait_turn(second, lambda t: t["status"] == "done", "the next answer over HTTP")
+    assert_shows(turn, finished_result(bridge, second))
+    assert_exactly_once(turn)
+    assert page.client_stats()["connects"] == 1 and page.client_stats()["lastClose"]["code"] == 3503
+    assert page.js("return document.getElementById('st-ws').textContent") == "WebSocket: disconnected"
+    page.assert_console_clean()
+
+
+def test_a_network_drop_in_the_browser_continues_with_no_gap_or_duplicate(start_bridge, page: Page) -> None:
+    # Chromium's offline emulation does not close an open WebSocket (checked: it stays open and
+    # keeps delivering), but it tells the page `offline`: the client then drops its socket, waits
+    # for `online` (no connection attempts, so no console errors meanwhile) and recovers.
+    bridge = start_bridge(paced(300, 40))
+    page.open(bridge).wait_connected()
+    uid = page.ask("Long enough to lose the network")
+    page.wait_turn(uid, lambda t: t["lastSeq"] >= 15, "the first tokens")
+    conditions = {"latency": 0, "download_throughput": -1, "upload_throughput": -1}
+    page.driver.set_network_conditions(offline=True, **conditions)
+    page.wait(lambda: page.client_stats()["state"] == "connecting", "the page to notice it is offline")
+    seen = page.turn(uid)["lastSeq"]
+    # Offline while the model writes some 40 more tokens (about a second at 40/s).
+    published = stats(bridge)["tokens"]["publications_total"]
+    wait_until(lambda: stats(bridge)["tokens"]["publications_total"] >= published + 40, 20, "40 more tokens")
+    assert page.turn(uid)["lastSeq"] == seen, "events arrived while the page was offline"
+    page.driver.set_network_conditions(offline=False, **conditions)
+    turn = page.wait_turn(uid, lambda t: t["status"] == "done", "the answer to finish")
+    result = finished_result(bridge, uid)
+    assert_shows(turn, result)
+    assert_exactly_once(turn)
+    assert turn["sub"]["recoveredOnResubscribe"] >= 40, turn["sub"]
+    page.assert_console_clean()
+
+
+@pytest.mark.parametrize("mode", ["ws", "sse"])
+def test_stop_cancels_the_model_call_and_the_answer_says_stopped(upstream, start_bridge, page: Page, mode: str) -> None:
+    # WebSocket mode stops with the channel's `rpc cancel`, direct SSE mode with DELETE.
+    bridge = start_bridge(scripted_config(upstream, model="script-slow"))
+    page.open(bridge).wait_connected()
+    uid = page.ask("Talk slowly", mode=mode)
+    page.wait_turn(uid, lambda t: t["text"].startswith("t0 t1 "), "the first tokens")
+    page.driver.find_element(By.CSS_SELECTOR, f'article[data-uid="{uid}"] .stop-one').click()
+    turn = page.wait_turn(uid, lambda t: t["status"] == "stopped" and t["cancelledVia"], "the answer to show it stopped")
+    upstream.wait_for(lambda: any(r.aborted for r in upstream.snapshot()), 10, "the bridge to abort the model call")
+    result = finished_result(bridge, uid)
+    assert result["status"] == "cancelled"
+    assert turn["cancelledVia"] == {"ws": "rpc", "sse": "DELETE"}[mode]
+    assert turn["dom"]["status"] == "stopped" and turn["dom"]["badge"] == "stopped"
+    assert "stopped by you" in turn["dom"]["meta"] and not turn["dom"]["typing"]
+    assert_shows(turn, result)
+    assert page.js("return document.getElementById('stop').hidden"), "the Stop button stayed"
+    if mode == "ws":
+        page.screenshot("web-chat-stopped.png")
+    page.assert_console_clean()
+
+
+def test_markup_in_model_output_is_shown_as_text(start_bridge, page: Page) -> None:
+    markup = '<img src=x onerror="window.__pwned = 1"> and <b onmouseover="window.__pwned = 3">bold</b>'
+    code = "<script>window.__pwned = 2</script>\n<iframe src=\"javascript:window.__pwned = 4\"></iframe>"
+    prompt = f"Look: {markup}\n```html\n{code}\n```\nThe end."
+    with EchoUpstream() as echo:
+        bridge = start_bridge({"llm": {"provider": "openai", "url": echo.url, "model": "echo"}})
+        page.open(bridge).wait_connected()
+        uid = page.ask(prompt)
+        turn = page.wait_turn(uid, lambda t: t["status"] == "done", "the echoed answer")
+    result = finished_result(bridge, uid)
+    assert turn["text"] == result["text"] == prompt
+    assert page.driver.find_elements(By.CSS_SELECTOR, "#messages img, #messages script, #messages b, #messages iframe") == []
+    assert page.js("return window.__pwned") is None
+    node = page.driver.find_element(By.CSS_SELECTOR, f'article[data-uid="{uid}"]')
+    assert markup in node.find_element(By.CSS_SELECTOR, ".answer .text .prose").text
+    assert node.find_element(By.CSS_SELECTOR, ".answer pre.code code").get_attribute("textContent") == code
+    assert node.find_element(By.CSS_SELECTOR, ".answer pre.code .lang").text == "html"
+    assert markup in node.find_element(By.CSS_SELECTOR, ".question .text").text
+    page.screenshot("web-chat-markup.png")
+    page.assert_console_clean()
+    # And the pages' code never turns strings into markup.
+    for script in WEB.glob("*.js"):
+        source = script.read_text()
+        for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
+            assert sink not in source, f"{script.name} uses {sink}"
+
+
+def test_the_ws_query_parameter_picks_the_websocket(start_bridge, page: Page) -> None:
+    # The page served by one bridge, its WebSocket on another (as with an external Centrifugo).
+    pages_bridge = start_bridge(paced(5, 0))
+    channel_bridge = start_bridge(paced(5, 0))
+    url = f"ws://127.0.0.1:{channel_bridge.port}/connection/websocket"
+    page.open(pages_bridge, f"/?ws={url}").wait_connected()
+    assert page.js("return window.tokenbridge.client.url") == url
+    assert stats(channel_bridge)["clients"]["connections"] == 1
+    assert stats(pages_bridge)["clients"]["connections"] == 0
+    page.assert_console_clean()
+
+
+# MARK: - The dashboard
+
+
+def test_the_dashboard_shows_tokens_per_second_while_a_stream_runs(start_bridge, page: Page) -> None:
+    bridge = start_bridge(paced(600, 60))
+    page.driver.set_window_size(1100, 1300)
+    page.open(bridge, "/dashboard.html")
+    page.wait(lambda: page.js("return document.getElementById('st-stats').textContent") == "stats: live", "the first stats")
+    uid = unique_uid("dash")
+    with bridge.client() as http:
+        assert http.post("/v1/chat/completions", json=chat_body(uid=uid, **{"async": True})).status_code == 202
+    # The tile averages the last 5 s: it climbs to the stream's 60 tokens/s within a few polls.
+    rate = page.wait(lambda: (lambda r: r if r >= 30 else None)(float(page.js("return document.getElementById('rate').dataset.rate"))),
+                     "tokens/s near the stream's rate")
+    assert rate < 120, f"tokens/s {rate} for a 60 tokens/s stream"
+    assert float(page.js("return document.getElementById('rate').textContent")) > 0
+    page.wait(lambda: page.js("return window.tokenbridgeDashboard.points.length >= 4"), "a few points on the chart")
+    shown = page.js("""return Object.fromEntries(['active', 'started', 'clients', 'publications', 'ttft']
+        .map((id) => [id, document.getElementById(id).textContent]))""")
+    assert shown["active"] == "1" and shown["started"] == "1" and shown["ttft"].endswith(" ms"), shown
+    assert shown["publications"] not in ("0", "–"), shown
+    sinks = page.js("return [...document.querySelectorAll('#sinks [data-sink]')].map((n) => n.dataset.sink)")
+    assert sinks == ["websocket"], sinks
+    drawn = page.js("""const c = document.getElementById('chart'); const d = c.getContext('2d')
+        .getImageData(0, 0, c.width, c.height).data; let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) n++; return n""")
+    assert drawn > 1000, "the chart is empty"
+    body = stats(bridge)
+    assert body["streams"]["active"] == 1 and body["ttft_ms"]["count"] == 1
+    assert 0 < body["ttft_ms"]["p50"] <= body["ttft_ms"]["p99"] < 5000
+    assert set(body) == {"streams", "tokens", "clients", "journal", "sinks", "ttft_ms"}
+    assert body["sinks"]["websocket"]["publications_total"] == body["tokens"]["publications_total"] > 0
+    page.screenshot("web-dashboard.png")
+    page.assert_console_clean()
+    with bridge.client() as http:
+        http.delete(f"/v1/streams/{uid}")
+
+
+def test_stats_list_each_configured_sink(start_bridge) -> None:
+    # Without a browser: the JSON the dashboard reads, for a bridge with the embedded channel
+    # server and an external Centrifugo (scripted), after one finished stream.
+    centrifugo = ScriptedCentrifugo(["ok"]).start()
+    try:
+        bridge = start_bridge({**paced(10, 0), "sinks": {
+            "default": ["websocket", "centrifugo"], "centrifugo": {"api_url": centrifugo.url, "api_key": "key"}}})
+        uid = unique_uid("stats")
+        with bridge.client() as http:
+            assert http.post("/v1/chat/completions", json=chat_body(uid=uid)).status_code == 200
+            assert http.post("/api/stats").status_code == 405
+        events = result_events(bridge, uid)
+        body = wait_until(lambda: (lambda b: b if b["sinks"]["centrifugo"]["publications_total"] == events else None)(stats(bridge)),
+                          10, "Centrifugo to accept every event")
+    finally:
+        centrifugo.stop()
+    assert body["streams"]["started_total"] == 1 and body["streams"]["ended_total"] == {"done": 1, "error": 0, "cancelled": 0}
+    assert body["streams"]["active"] == 0 and body["journal"]["streams"] == 1
+    assert list(body["sinks"]) == ["websocket", "centrifugo"]
+    assert set(body["sinks"]["websocket"]) == {
+        "connections", "connections_total", "subscriptions", "channels", "publications_total", "history_bytes",
+        "history_evictions_total", "slow_disconnects_total",
+    }
+    assert body["sinks"]["centrifugo"] == {
+        "publications_total": events, "requests_total": body["sinks"]["centrifugo"]["requests_total"], "retries_total": 0,
+        "failed_streams_total": 0, "dropped_total": 0, "pending": 0,
+    }
+    assert body["sinks"]["centrifugo"]["requests_total"] >= 1
+    assert body["tokens"]["publications_total"] == events
+    assert body["ttft_ms"]["count"] == 1 and body["ttft_ms"]["p50"] > 0
+
+
+def result_events(bridge, uid: str) -> int:
+    """How many events the stream had (each one publication on the channel server)."""
+    with bridge.client() as http:
+        with http.stream("GET", f"/v1/streams/{uid}") as response:
+            return sum(1 for line in response.iter_lines() if line.startswith("id:"))
+
+
+# MARK: - Weight
+
+
+def test_both_pages_load_under_100_kb_from_the_bridge_alone(start_bridge, page: Page) -> None:
+    bridge = start_bridge(paced(5, 0))
+    total = 0
+    for path in ("/", "/dashboard.html"):
+        page.open(bridge, path)
+        page.wait(lambda: page.js("return document.readyState === 'complete'"), f"{path} to load")
+        loaded = page.js("""return performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource'))
+            .map((e) => ({name: e.name, size: e.decodedBodySize}))""")
+        assert all(entry["name"].startswith(bridge.base_url) for entry in loaded), f"a request left the bridge: {loaded}"
+        assert all(entry["size"] > 0 for entry in loaded), loaded
+        total += sum(entry["size"] for entry in loaded)
+    assert total < PAGE_BUDGET, f"the two pages weigh {total} bytes together"
+    page.assert_console_clean()

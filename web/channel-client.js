@@ -1,0 +1,297 @@
+// A small client for Centrifugo's client protocol v2, JSON over WebSocket: the frames
+// centrifuge-js sends, so it talks to the bridge's /connection/websocket and to a real
+// Centrifugo v6 alike. No build step, no dependencies.
+//
+//   const client = new ChannelClient("ws://host/connection/websocket");
+//   const sub = client.newSubscription("stream_<uid>", {since: {offset: 0, epoch: ""}});
+//   sub.on("publication", ({data, offset}) => ...);
+//   sub.subscribe(); client.connect();
+//
+// What it does beyond sending frames:
+// - keeps each subscription's stream position (offset, epoch) and, on every reconnect or
+//   resubscribe, asks the server to recover from it (`recover`, `offset`, `epoch`);
+// - drops publications at or below the position (duplicates) and treats one past the next
+//   expected offset as a gap: it resubscribes with recovery from the last good offset and
+//   ignores publications until the server's catch-up arrives;
+// - answers server pings (`{}`) with `{}` when the server asked for pongs, and reconnects when
+//   no frame arrived for `ping` + maxServerPingDelay;
+// - reconnects with jittered exponential backoff, except after the terminal close codes
+//   (3500-3999, 4500-4999, 1009) and connect errors, exactly as the official SDKs decide.
+
+import { Emitter, Subscription, backoff, isTemporary } from "./channel-subscription.js";
+
+export { Subscription };
+
+const CONNECTING_NO_PING = { code: 2, reason: "no ping" };
+const CONNECTING_TRANSPORT_CLOSED = { code: 1, reason: "transport closed" };
+const CONNECTING_OFFLINE = { code: 1, reason: "browser offline" };
+
+/** Close codes after which the SDKs stop for good. */
+export function isTerminalClose(code) {
+  return (code >= 3500 && code < 4000) || (code >= 4500 && code < 5000) || code === 1009;
+}
+
+export class ChannelClient extends Emitter {
+  /**
+   * @param {string} url ws:// or wss:// address of the endpoint
+   * @param {object} [options] name, version, token (connection JWT), data, timeout (ms for
+   *   each command), minReconnectDelay/maxReconnectDelay (ms), maxServerPingDelay (ms)
+   */
+  constructor(url, options = {}) {
+    super();
+    this.url = url;
+    this.options = {
+      name: "js", version: "", token: "", data: undefined, timeout: 5000,
+      minReconnectDelay: 500, maxReconnectDelay: 20000, maxServerPingDelay: 10000, ...options,
+    };
+    /** "disconnected" | "connecting" | "connected" */
+    this.state = "disconnected";
+    this.clientId = "";
+    this.subscriptions = new Map();
+    this.stats = { connects: 0, reconnects: 0, pongs: 0, lastClose: null };
+    this._nextId = 1;
+    this._pending = new Map();
+    this._socket = null;
+    this._attempt = 0;
+    this._reconnectTimer = 0;
+    this._pingTimer = 0;
+    this._ping = 0;
+    this._pong = false;
+    this._waitingForOnline = false;
+    if (typeof window !== "undefined") {
+      window.addEventListener("offline", () => this._onOffline());
+      window.addEventListener("online", () => this._onOnline());
+    }
+  }
+
+  // MARK: - Public API
+
+  connect() {
+    if (this.state !== "disconnected") return;
+    this._attempt = 0;
+    this._waitingForOnline = typeof navigator !== "undefined" && navigator.onLine === false;
+    this._setState("connecting", { code: 0, reason: "connect called" });
+    this._openTransport();
+  }
+
+  disconnect() {
+    clearTimeout(this._reconnectTimer);
+    this._dropTransport(1000, "disconnect called");
+    this._connectionLost({ code: 0, reason: "disconnect called" }, false);
+  }
+
+  newSubscription(channel, options = {}) {
+    if (this.subscriptions.has(channel)) throw new Error(`already subscribed to ${channel}`);
+    const subscription = new Subscription(this, channel, options);
+    this.subscriptions.set(channel, subscription);
+    return subscription;
+  }
+
+  /** Sends `rpc`; waits for the connection (up to the timeout) when it is not up yet. */
+  async rpc(method, data) {
+    await this.ready();
+    const reply = await this._call({ rpc: { method, data } });
+    return reply.rpc?.data;
+  }
+
+  /** Resolves once connected; rejects after the timeout or when the client gives up. */
+  ready(timeout = this.options.timeout) {
+    if (this.state === "connected") return Promise.resolve();
+    if (this.state === "disconnected") return Promise.reject(new Error("client is disconnected"));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => { off(); reject(new Error("timed out waiting for the connection")); }, timeout);
+      const off = this.on("state", ({ state }) => {
+        if (state === "connected") { clearTimeout(timer); off(); resolve(); }
+        if (state === "disconnected") { clearTimeout(timer); off(); reject(new Error("client is disconnected")); }
+      });
+    });
+  }
+
+  // MARK: - Transport
+
+  _openTransport() {
+    if (this._waitingForOnline) return;
+    let socket;
+    try {
+      socket = new WebSocket(this.url);
+    } catch (error) {
+      this._connectionLost({ code: 2, reason: `bad address: ${error.message}` }, false);
+      return;
+    }
+    this._socket = socket;
+    socket.onopen = () => this._sendConnect();
+    socket.onmessage = (event) => this._onFrame(event.data);
+    socket.onerror = () => {}; // a close follows, with the code that decides what to do
+    socket.onclose = (event) => {
+      if (this._socket !== socket) return;
+      this._socket = null;
+      this.stats.lastClose = { code: event.code, reason: event.reason };
+      const terminal = isTerminalClose(event.code);
+      const reason = event.code >= 3000 ? { code: event.code, reason: event.reason } : CONNECTING_TRANSPORT_CLOSED;
+      this._connectionLost(reason, !terminal);
+    };
+  }
+
+  /** Closes the socket from this side without waiting for its close event. */
+  _dropTransport(code, reason) {
+    const socket = this._socket;
+    this._socket = null;
+    if (!socket) return;
+    socket.onopen = socket.onmessage = socket.onclose = null;
+    try { socket.close(code, reason); } catch { /* already closing */ }
+  }
+
+  _send(commands) {
+    if (!this._socket || this._socket.readyState !== WebSocket.OPEN) return false;
+    this._socket.send(commands.map((command) => JSON.stringify(command)).join("\n"));
+    return true;
+  }
+
+  /** Sends commands (in one frame) and resolves each with its reply. */
+  _callAll(bodies) {
+    if (bodies.length === 0) return [];
+    const calls = bodies.map((body) => {
+      const id = this._nextId++;
+      const command = { id, ...body };
+      const promise = new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          this._pending.delete(id);
+          reject(Object.assign(new Error("timeout"), { code: "timeout" }));
+        }, this.options.timeout);
+        this._pending.set(id, { resolve, reject, timer });
+      });
+      return { command, promise };
+    });
+    if (!this._send(calls.map((call) => call.command))) {
+      for (const { command } of calls) this._settle(command.id, null, { code: "closed", message: "not connected" });
+    }
+    return calls.map((call) => call.promise);
+  }
+
+  _call(body) { return this._callAll([body])[0]; }
+
+  _settle(id, reply, error) {
+    const pending = this._pending.get(id);
+    if (!pending) return;
+    this._pending.delete(id);
+    clearTimeout(pending.timer);
+    if (error) pending.reject(Object.assign(new Error(error.message ?? "error"), error));
+    else pending.resolve(reply);
+  }
+
+  _onFrame(text) {
+    this._armPingWatchdog();
+    if (typeof text !== "string") return;
+    for (const line of text.split("\n")) {
+      if (!line.trim()) continue;
+      let reply;
+      try { reply = JSON.parse(line); } catch { continue; }
+      if (reply.id > 0) this._settle(reply.id, reply, reply.error);
+      else if (reply.push) this._onPush(reply.push);
+      else this._onPing();
+    }
+  }
+
+  _onPing() {
+    if (this._pong && this._send([{}])) this.stats.pongs += 1;
+  }
+
+  _armPingWatchdog() {
+    clearTimeout(this._pingTimer);
+    if (this.state !== "connected" || this._ping <= 0) return;
+    this._pingTimer = setTimeout(() => {
+      this._dropTransport(4000, "no ping");
+      this._connectionLost(CONNECTING_NO_PING, true);
+    }, this._ping * 1000 + this.options.maxServerPingDelay);
+  }
+
+  // MARK: - Connection lifecycle
+
+  async _sendConnect() {
+    const connect = { name: this.options.name };
+    if (this.options.version) connect.version = this.options.version;
+    if (this.options.token) connect.token = this.options.token;
+    if (this.options.data !== undefined) connect.data = this.options.data;
+    const socket = this._socket;
+    let reply;
+    try {
+      reply = await this._call({ connect });
+    } catch (error) {
+      if (this._socket !== socket) return;
+      this._dropTransport(4000, "connect failed");
+      // 109 (token expired) would need a fresh token: without one, like other errors, terminal.
+      this._connectionLost({ code: error.code, reason: error.message }, error.code === "timeout" || isTemporary(error));
+      return;
+    }
+    if (this._socket !== socket) return;
+    const result = reply.connect ?? {};
+    this.clientId = result.client ?? "";
+    this._ping = result.ping ?? 0;
+    this._pong = Boolean(result.pong);
+    this.stats.connects += 1;
+    if (this.stats.connects > 1) this.stats.reconnects += 1;
+    this._attempt = 0;
+    this._setState("connected", { client: this.clientId });
+    this._armPingWatchdog();
+    // Like centrifuge-js: every pending subscribe goes out in one frame.
+    const waiting = [...this.subscriptions.values()].filter((sub) => sub.state === "subscribing");
+    const replies = this._callAll(waiting.map((sub) => ({ subscribe: sub._subscribeRequest() })));
+    waiting.forEach((sub, index) => sub._awaitSubscribe(replies[index]));
+  }
+
+  _connectionLost(reason, reconnect) {
+    clearTimeout(this._pingTimer);
+    for (const id of [...this._pending.keys()]) this._settle(id, null, { code: "closed", message: "connection closed" });
+    for (const sub of this.subscriptions.values()) sub._connectionLost();
+    if (!reconnect) {
+      clearTimeout(this._reconnectTimer);
+      this._setState("disconnected", reason);
+      return;
+    }
+    this._setState("connecting", reason);
+    clearTimeout(this._reconnectTimer);
+    if (this._waitingForOnline) return;
+    const delay = backoff(this._attempt++, this.options.minReconnectDelay, this.options.maxReconnectDelay);
+    this._reconnectTimer = setTimeout(() => this._openTransport(), delay);
+  }
+
+  /** The browser lost its network: close now instead of waiting for pings to stop. */
+  _onOffline() {
+    this._waitingForOnline = true;
+    if (this.state === "disconnected") return;
+    this._dropTransport(4000, "offline");
+    this._connectionLost(CONNECTING_OFFLINE, true);
+  }
+
+  _onOnline() {
+    this._waitingForOnline = false;
+    if (this.state !== "connecting" || this._socket) return;
+    clearTimeout(this._reconnectTimer);
+    this._openTransport();
+  }
+
+  _setState(state, detail = {}) {
+    const changed = this.state !== state;
+    this.state = state;
+    if (changed || state === "connecting") this._emit("state", { state, ...detail });
+  }
+
+  /** Forces a reconnect, as after a subscribe that timed out (what both SDKs do). */
+  _reconnect(reason) {
+    this._dropTransport(4000, reason.reason);
+    this._connectionLost(reason, true);
+  }
+
+  _onPush(push) {
+    const sub = this.subscriptions.get(push.channel);
+    if (push.disconnect) {
+      const { code, reason } = push.disconnect;
+      this._dropTransport(4000, "disconnect push");
+      this._connectionLost({ code, reason }, !isTerminalClose(code));
+      return;
+    }
+    if (!sub) return;
+    if (push.pub) sub._onPublication(push.pub, false);
+    else if (push.unsubscribe) sub._onServerUnsubscribe(push.unsubscribe);
+  }
+}
