@@ -130,6 +130,9 @@ public final class ClientSession: ChannelSubscriber, @unchecked Sendable {
         state.withLock { $0.closing != nil || !$0.queue.isEmpty }
     }
 
+    /// Bytes queued for this client and not yet written: how far behind it is.
+    public var queuedBytes: Int { state.withLock { $0.queue.bytes } }
+
     /// Pings, pong and connect deadlines, token expiry.
     public func tick() {
         let now = ContinuousClock.now

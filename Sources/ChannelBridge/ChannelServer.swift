@@ -103,6 +103,13 @@ extension ChannelServer: MetricsSource {
             "tokenbridge_channel_subscriptions", "Subscriptions held by those connections.",
             Double(sessions.reduce(0) { $0 + $1.subscribedChannels.count }))
         metrics.gauge("tokenbridge_channels", "Channels with history or subscribers.", Double(hub.channelCount))
+        let queued = sessions.map(\.queuedBytes)
+        metrics.gauge(
+            "tokenbridge_channel_queued_bytes", "Output queued for clients and not yet written, all connections together (lag).",
+            Double(queued.reduce(0, +)))
+        metrics.gauge(
+            "tokenbridge_channel_queued_bytes_max", "The most output queued for one client (the slowest one's lag).",
+            Double(queued.max() ?? 0))
         metrics.counter("tokenbridge_channel_publications_total", "Publications accepted by the hub.", Double(hub.publications))
         metrics.gauge(
             "tokenbridge_channel_history_bytes", "Estimated size of the history held for recovery (bounded by channels.history_max_bytes).",

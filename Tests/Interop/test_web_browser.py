@@ -534,7 +534,7 @@ def test_stats_list_each_configured_sink(start_bridge) -> None:
     assert list(body["sinks"]) == ["websocket", "centrifugo"]
     assert set(body["sinks"]["websocket"]) == {
         "connections", "connections_total", "subscriptions", "channels", "publications_total", "history_bytes",
-        "history_evictions_total", "slow_disconnects_total",
+        "history_evictions_total", "slow_disconnects_total", "queued_bytes", "queued_bytes_max",
     }
     assert body["sinks"]["centrifugo"] == {
         "publications_total": events, "requests_total": body["sinks"]["centrifugo"]["requests_total"], "retries_total": 0,
