@@ -88,6 +88,15 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Model name to send.")
     var model = "bench"
 
+    @Flag(name: .long, help: "Start a mock-llm and a bridge in front of it (free loopback ports) for this run; --url and --pid are then theirs.")
+    var spawn = false
+
+    @Flag(name: .long, help: "Also run the same load straight against the model server (the spawned mock, or --baseline-url) and report the bridge's cost as ratios.")
+    var baseline = false
+
+    @Option(name: .long, help: "The model server's own /v1 URL for --baseline without --spawn.")
+    var baselineURL: String?
+
     @Flag(name: .long, help: "Print the report as one line of JSON.")
     var json = false
 
@@ -122,15 +131,33 @@ struct BenchCommand: AsyncParsableCommand {
             if let rounds { .rounds(rounds) } else {
                 .duration(try Self.parseDuration(duration ?? "10s", option: "--duration"))
             }
-        let options = BenchOptions(
-            url: url, streams: streams, tokens: tokens, length: length, pid: pid, model: model,
-            idleTimeout: try Self.parseDuration(idleTimeout, option: "--idle-timeout"),
+        let spawned = spawn ? try await SpawnedBridge.start(rate: rate, streams: streams) : nil
+        defer { spawned?.stop() }
+        var options = BenchOptions(
+            url: spawned?.bridgeURL ?? url, streams: streams, tokens: tokens, length: length, pid: spawned?.bridgePID ?? pid,
+            model: model, idleTimeout: try Self.parseDuration(idleTimeout, option: "--idle-timeout"),
             drainTimeout: try Self.parseDuration(drainTimeout, option: "--drain-timeout"),
             showsProgress: !quiet)
-        let report = try await Bench.run(options)
-        print(json ? report.json : report.text, terminator: "")
-        // A run that lost or broke streams must fail a script that checks the exit status.
-        if !report.isClean { throw ExitCode(1) }
+        guard baseline else {
+            let report = try await Bench.run(options)
+            print(json ? report.json : report.text, terminator: "")
+            // A run that lost or broke streams must fail a script that checks the exit status.
+            if !report.isClean { throw ExitCode(1) }
+            return
+        }
+        guard let directURL = spawned?.mockURL ?? baselineURL else {
+            throw ValidationError("--baseline needs --spawn, or --baseline-url with the model server's /v1 URL")
+        }
+        // The baseline first: the model server alone, then the same load through the bridge.
+        var directOptions = options
+        directOptions.url = directURL
+        directOptions.pid = spawned?.mockPID
+        let direct = try await Bench.run(directOptions)
+        options.showsProgress = !quiet
+        let through = try await Bench.run(options)
+        let comparison = BaselineComparison(bridge: through, baseline: direct)
+        print(json ? comparison.json : comparison.text, terminator: "")
+        if !comparison.isClean { throw ExitCode(1) }
     }
 
     private func runAMQP() async throws {

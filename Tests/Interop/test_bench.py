@@ -42,3 +42,31 @@ def test_the_idle_connection_bench_reports_memory_per_connection(start_bridge):
     # The bridge's RSS growth over 200 connections: a number, and not an absurd one (the allocator
     # may serve some from memory it already held, so it is not always above zero).
     assert isinstance(report["idle_bytes_per_connection"], (int, float)) and report["idle_bytes_per_connection"] < 1 << 20
+
+
+def test_spawn_and_baseline_measure_the_bridges_cost_and_clean_up() -> None:
+    result = subprocess.run(
+        [str(BIN), "bench", "--spawn", "--baseline", "--streams", "4", "--tokens", "20", "--duration", "1s", "--json", "--quiet"],
+        capture_output=True, text=True, timeout=120, cwd=REPO, env=bridge_env(),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    for side in ("bridge", "baseline"):
+        run = report[side]
+        assert run["completed"] > 0 and run["errors"] == 0 and run["lost_tokens"] == 0 and run["extra_tokens"] == 0, run
+    assert report["bridge"]["url"] != report["baseline"]["url"]
+    assert 0 < report["streams_ratio"] and 0 < report["tokens_ratio"]
+    assert report["ttft_added_ms"] is not None
+    # Both spawned servers are gone: nothing listens on their ports any more.
+    import socket
+    from urllib.parse import urlparse
+    for side in ("bridge", "baseline"):
+        port = urlparse(report[side]["url"]).port
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", port)) != 0, f"something still listens on {port}"
+
+
+def test_baseline_needs_somewhere_to_compare_with() -> None:
+    result = subprocess.run([str(BIN), "bench", "--baseline", "--quiet"], capture_output=True, text=True, timeout=30,
+                            cwd=REPO, env=bridge_env())
+    assert result.returncode != 0 and "--baseline needs --spawn" in result.stderr
