@@ -27,6 +27,9 @@ public struct BenchOptions: Sendable {
     public var drainTimeout: Duration
     /// Print a progress line to stderr once per second.
     public var showsProgress: Bool
+    /// Ask the simulated model to stamp each token with its send time (`mock.stamp`), for
+    /// per-token delivery latency and order; only for a simulated model (mock-llm or the bridge's).
+    public var stampsTokens = false
 
     public init(
         url: String, streams: Int, tokens: Int, length: Length, pid: Int32? = nil,

@@ -20,7 +20,12 @@ extension BenchReport {
         } else {
             lines.append("  TTFT      no stream received a token")
         }
-        lines.append("  tokens    lost \(lostTokens), extra \(extraTokens)")
+        if let latency = tokenLatency {
+            lines.append(
+                "  per token p50 \(Self.ms(latency.p50))  p90 \(Self.ms(latency.p90))  p99 \(Self.ms(latency.p99))  "
+                    + "max \(Self.ms(latency.max))  (model to client, \(latency.count) tokens)")
+        }
+        lines.append("  tokens    lost \(lostTokens), extra \(extraTokens), out of order \(outOfOrder)")
         lines.append("  stalls    \(stallSeconds) s with streams in flight and no token arriving")
         if let pid = targetPID {
             lines.append("  pid \(pid)  \(targetText)")
@@ -60,19 +65,10 @@ extension BenchReport {
                 ("streams_per_second", streamsPerSecond), ("tokens_per_second", tokensPerSecond),
             ])
         writer.key("ttft_ms")
-        if let ttft = timeToFirstToken {
-            writer.beginObject()
-            Self.ints(&writer, [("count", ttft.count)])
-            Self.doubles(
-                &writer,
-                [
-                    ("p50", ttft.p50.milliseconds), ("p90", ttft.p90.milliseconds), ("p99", ttft.p99.milliseconds),
-                    ("max", ttft.max.milliseconds),
-                ])
-            writer.endObject()
-        } else {
-            writer.null()
-        }
+        Self.write(timeToFirstToken, to: &writer)
+        writer.key("token_latency_ms")
+        Self.write(tokenLatency, to: &writer)
+        Self.ints(&writer, [("out_of_order_tokens", outOfOrder)])
         writeTarget(&writer)
         writer.key("bench_cpu_percent")
         if let cpu = benchCPUPercent { writer.double(Self.rounded(cpu)) } else { writer.null() }
@@ -99,6 +95,19 @@ extension BenchReport {
     }
 
     // MARK: - Pieces
+
+    private static func write(_ percentiles: Percentiles?, to writer: inout JSONWriter) {
+        guard let percentiles else { return writer.null() }
+        writer.beginObject()
+        ints(&writer, [("count", percentiles.count)])
+        doubles(
+            &writer,
+            [
+                ("p50", percentiles.p50.milliseconds), ("p90", percentiles.p90.milliseconds),
+                ("p99", percentiles.p99.milliseconds), ("max", percentiles.max.milliseconds),
+            ])
+        writer.endObject()
+    }
 
     private var lengthText: String {
         switch length {

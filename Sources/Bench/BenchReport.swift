@@ -19,6 +19,10 @@ public struct BenchReport: Sendable {
     public var streamsPerSecond: Double
     public var tokensPerSecond: Double
     public var timeToFirstToken: Percentiles?
+    /// Model to client, per token, when the run stamped them (`--stamp`).
+    public var tokenLatency: Percentiles?
+    /// Stamped tokens that overtook an earlier one (must be zero).
+    public var outOfOrder: Int
     /// Seconds during which streams were in flight and no token arrived at all.
     public var stallSeconds: Int
     /// The most frequent causes of failure, most frequent first.
@@ -54,6 +58,8 @@ public struct BenchReport: Sendable {
         streamsPerSecond = seconds > 0 ? Double(window.completed) / seconds : 0
         tokensPerSecond = seconds > 0 ? Double(window.tokens) / seconds : 0
         timeToFirstToken = Percentiles(tally.timeToFirstToken)
+        tokenLatency = Percentiles(tally.tokenLatencies.map { .microseconds(Int64($0)) })
+        outOfOrder = tally.outOfOrder
         self.stallSeconds = stallSeconds
         failures = Array(tally.failures.values.sorted { $0.count > $1.count }.prefix(Self.failureLimit))
         targetPID = options.pid
@@ -66,7 +72,7 @@ public struct BenchReport: Sendable {
 
     /// Whether every stream completed with exactly the asked number of tokens.
     public var isClean: Bool {
-        errors == 0 && incomplete == 0 && lostTokens == 0 && extraTokens == 0
+        errors == 0 && incomplete == 0 && lostTokens == 0 && extraTokens == 0 && outOfOrder == 0
     }
 }
 

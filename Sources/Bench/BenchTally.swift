@@ -16,6 +16,9 @@ struct BenchTally: Sendable {
     /// Failures by cause: how often, and the first stream's specifics as an example.
     var failures: [String: FailureSummary] = [:]
     var timeToFirstToken: [Duration] = []
+    /// Per stamped token, microseconds from the model to arrival.
+    var tokenLatencies: [UInt32] = []
+    var outOfOrder = 0
     var lastEnd: ContinuousClock.Instant?
 
     mutating func record(_ outcome: StreamOutcome, expectedTokens: Int, at now: ContinuousClock.Instant) {
@@ -23,6 +26,8 @@ struct BenchTally: Sendable {
         deltas += outcome.deltas
         lastEnd = now
         if let ttft = outcome.timeToFirstToken { timeToFirstToken.append(ttft) }
+        tokenLatencies += outcome.tokenLatencies
+        outOfOrder += outcome.outOfOrder
         lostTokens += outcome.lostTokens(expected: expectedTokens)
         extraTokens += outcome.extraTokens(expected: expectedTokens)
         if outcome.isIncomplete(expected: expectedTokens) { incomplete += 1 }

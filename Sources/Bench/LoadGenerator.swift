@@ -45,6 +45,7 @@ final class LoadGenerator: Sendable {
         tally.withLock { tally in
             var copy = tally
             copy.timeToFirstToken = []
+            copy.tokenLatencies = []
             return copy
         }
     }
@@ -97,6 +98,10 @@ final class LoadGenerator: Sendable {
         writer.bool(true)
         writer.key("max_tokens")
         writer.int(options.tokens)
+        if options.stampsTokens {
+            writer.key("mock")
+            writer.raw(Array(#"{"stamp":true}"#.utf8))
+        }
         writer.key("messages")
         writer.beginArray()
         writer.beginObject()

@@ -20,6 +20,12 @@ struct StreamOutcome: Sendable {
     var streamID: String?
     /// Whether a chunk carried `finish_reason` (the answer was complete even without `[DONE]`).
     var sawFinishReason = false
+    /// Model send time to arrival, per stamped token, in microseconds.
+    var tokenLatencies: [UInt32] = []
+    /// Stamped tokens that arrived before one sent earlier (must be zero).
+    var outOfOrder = 0
+    /// The last stamp seen, for the order check.
+    var lastStamp: UInt64 = 0
     /// Body bytes received, and how long before the end the last of them arrived.
     var bodyBytes = 0
     var lastByteAt: ContinuousClock.Instant?

@@ -1,5 +1,6 @@
 import BridgeCore
 import Curl
+import Dispatch
 import OpenAIWire
 import Synchronization
 
@@ -48,7 +49,7 @@ final class StreamProbe: CurlTransferDelegate {
                 state.errorBody.append(contentsOf: body.prefix(max(0, room)))
                 return (0, false)
             }
-            return Self.decode(body, into: &state, at: now, since: startedAt)
+            return Self.decode(body, into: &state, at: now, since: startedAt, stamping: generator.options.stampsTokens)
         }
         if broken {
             generator.loop.cancel(id)
@@ -104,13 +105,16 @@ final class StreamProbe: CurlTransferDelegate {
     /// the stream broke (the failure is then recorded in the outcome).
     private static func decode(
         _ body: UnsafeRawBufferPointer, into state: inout State, at now: ContinuousClock.Instant,
-        since start: ContinuousClock.Instant
+        since start: ContinuousClock.Instant, stamping: Bool
     ) -> (Int, Bool) {
         var deltas = 0
+        let arrived = stamping ? DispatchTime.now().uptimeNanoseconds : 0
         do {
             for message in try state.sse.feed(body) {
                 for output in try state.chunks.decode(message) {
-                    if case .text = output { deltas += 1 }
+                    guard case .text(let text) = output else { continue }
+                    deltas += 1
+                    if stamping { note(stamp: text, arrivedAt: arrived, in: &state.outcome) }
                 }
             }
         } catch {
@@ -123,5 +127,16 @@ final class StreamProbe: CurlTransferDelegate {
         state.outcome.sawDone = state.chunks.isDone
         state.outcome.sawFinishReason = state.chunks.sawFinishReason
         return (deltas, state.outcome.failure != nil)
+    }
+
+    /// A stamped token is `<send time in uptime nanoseconds>`: its delivery latency and order.
+    private static func note(stamp text: String, arrivedAt now: UInt64, in outcome: inout StreamOutcome) {
+        guard text.hasPrefix("<"), text.hasSuffix(">"), let sent = UInt64(text.dropFirst().dropLast()) else {
+            if outcome.failure == nil { outcome.failure = "a token without a stamp: is the model the simulated one?" }
+            return
+        }
+        if sent < outcome.lastStamp { outcome.outOfOrder += 1 }
+        outcome.lastStamp = max(outcome.lastStamp, sent)
+        outcome.tokenLatencies.append(UInt32(clamping: now >= sent ? (now - sent) / 1000 : 0))
     }
 }

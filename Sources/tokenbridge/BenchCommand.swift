@@ -97,6 +97,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The model server's own /v1 URL for --baseline without --spawn.")
     var baselineURL: String?
 
+    @Flag(name: .long, help: "Ask the simulated model to stamp each token with its send time: per-token latency (model to client) and order. Implied by --spawn.")
+    var stamp = false
+
     @Flag(name: .long, help: "Print the report as one line of JSON.")
     var json = false
 
@@ -138,6 +141,7 @@ struct BenchCommand: AsyncParsableCommand {
             model: model, idleTimeout: try Self.parseDuration(idleTimeout, option: "--idle-timeout"),
             drainTimeout: try Self.parseDuration(drainTimeout, option: "--drain-timeout"),
             showsProgress: !quiet)
+        options.stampsTokens = stamp || spawn
         guard baseline else {
             let report = try await Bench.run(options)
             print(json ? report.json : report.text, terminator: "")

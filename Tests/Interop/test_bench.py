@@ -54,6 +54,9 @@ def test_spawn_and_baseline_measure_the_bridges_cost_and_clean_up() -> None:
     for side in ("bridge", "baseline"):
         run = report[side]
         assert run["completed"] > 0 and run["errors"] == 0 and run["lost_tokens"] == 0 and run["extra_tokens"] == 0, run
+        # --spawn stamps the tokens: every one timed from the model to this client, none out of order.
+        assert run["token_latency_ms"]["count"] == run["completed"] * 20 and run["out_of_order_tokens"] == 0, run
+        assert 0 <= run["token_latency_ms"]["p50"] <= run["token_latency_ms"]["p99"]
     assert report["bridge"]["url"] != report["baseline"]["url"]
     assert 0 < report["streams_ratio"] and 0 < report["tokens_ratio"]
     assert report["ttft_added_ms"] is not None
