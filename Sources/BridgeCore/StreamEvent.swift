@@ -13,15 +13,24 @@ public struct StreamEvent: Sendable, Equatable {
     public let uid: String
     public let seq: Int
     public let kind: Kind
+    /// The event in the wire schema, encoded once here: the journal keeps every event, and the
+    /// channel, queue and Centrifugo sinks send the same bytes, so encoding it per sink would
+    /// repeat the work for each.
+    private let encoded: [UInt8]
 
     public init(uid: String, seq: Int, kind: Kind) {
         self.uid = uid
         self.seq = seq
         self.kind = kind
+        var writer = JSONWriter(capacity: 96)
+        Self.write(uid: uid, seq: seq, kind: kind, to: &writer)
+        encoded = writer.bytes
     }
 
     /// The `type` field of the wire schema.
-    public var type: String {
+    public var type: String { Self.typeName(of: kind) }
+
+    private static func typeName(of kind: Kind) -> String {
         switch kind {
         case .start: return "start"
         case .delta: return "delta"
@@ -42,12 +51,20 @@ public struct StreamEvent: Sendable, Equatable {
 
     /// The event in the wire schema, one JSON object on one line.
     public func jsonBytes() -> [UInt8] {
-        var writer = JSONWriter(capacity: 96)
-        write(to: &writer)
-        return writer.bytes
+        encoded
     }
 
     public func write(to writer: inout JSONWriter) {
+        writer.raw(encoded)
+    }
+
+    private static func write(uid: String, seq: Int, kind: Kind, to writer: inout JSONWriter) {
+        let isTerminal: Bool
+        switch kind {
+        case .done, .error, .cancelled: isTerminal = true
+        default: isTerminal = false
+        }
+        let type = StreamEvent.typeName(of: kind)
         writer.beginObject()
         writer.key("uid")
         writer.string(uid)
