@@ -42,9 +42,12 @@ extension HTTPIngress {
             return
         }
         if isAsync {
+            var headers: [(name: String, value: String)] = [("x-stream-id", uid), ("location", "/v1/streams/\(uid)")]
+            // RFC 7240: say the preference was honoured (the body field needs no such answer).
+            if request.prefersAsync { headers.append(("preference-applied", "respond-async")) }
             context.respondJSON(
                 status: 202, AsyncSubmission(uid: uid, channel: sinkNames.contains("websocket") ? configuration.channelPrefix + uid : nil).json,
-                headers: [("x-stream-id", uid), ("location", "/v1/streams/\(uid)")])
+                headers: headers)
             return
         }
         if chat.stream {

@@ -96,6 +96,7 @@ def test_an_async_submit_answers_202_and_the_stream_reads_whole(start_bridge):
     assert answer.json() == {"uid": uid, "channel": f"stream_{uid}", "stream_url": f"/v1/streams/{uid}",
                              "result_url": f"/v1/streams/{uid}/result", "status": "accepted"}
     assert answer.headers["x-stream-id"] == uid and answer.headers["location"] == f"/v1/streams/{uid}"
+    assert "preference-applied" not in answer.headers, "the body asked, not a Prefer header"
     events = read_events(bridge, uid)
     assert events.status == 200 and events.headers["content-type"].startswith("text/event-stream")
     assert events.seqs == list(range(1, len(events.events) + 1))
@@ -117,6 +118,7 @@ def test_prefer_respond_async_works_like_the_field(start_bridge):
     with bridge.client() as http:
         answer = http.post("/v1/chat/completions", json=chat_body(uid=uid), headers={"Prefer": "wait=5, respond-async"})
     assert answer.status_code == 202 and answer.json()["uid"] == uid
+    assert answer.headers["preference-applied"] == "respond-async"
     assert read_events(bridge, uid).events[-1]["event"] == "done"
 
 
