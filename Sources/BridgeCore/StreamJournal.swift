@@ -11,20 +11,20 @@ public protocol StreamJournalReader: AnyObject, Sendable {
     func journalDidFinish()
 }
 
-/// One event as the journal keeps it: encoded once, replayed to any number of readers.
+/// One event as the journal keeps it, replayed to any number of readers: the event itself (for
+/// readers that write another format) with its wire JSON, which the event encoded once.
 public struct RecordedEvent: Sendable {
-    public let seq: Int
-    public let type: String
-    /// The event in the wire schema.
-    public let json: [UInt8]
-    public let isTerminal: Bool
+    public let event: StreamEvent
 
     init(_ event: StreamEvent) {
-        seq = event.seq
-        type = event.type
-        json = event.jsonBytes()
-        isTerminal = event.isTerminal
+        self.event = event
     }
+
+    public var seq: Int { event.seq }
+    public var type: String { event.type }
+    /// The event in the wire schema.
+    public var json: [UInt8] { event.jsonBytes() }
+    public var isTerminal: Bool { event.isTerminal }
 }
 
 /// The events of every stream, kept while it runs and for `retention` after it ended, so a reader
@@ -163,8 +163,9 @@ public final class StreamJournal: Sendable {
             }
             // Taken out and put back, so that appending to it never copies its events.
             guard var entry = state.entries.removeValue(forKey: uid) else { return }
-            // The event, its share of the assembled answer, and the bookkeeping around both.
-            let size = 2 * recorded.json.count + 64
+            // The event (its JSON and its decoded form), its share of the assembled answer, and
+            // the bookkeeping around them.
+            let size = 3 * recorded.json.count + 64
             entry.events.append(recorded)
             entry.result.apply(event)
             entry.bytes += size

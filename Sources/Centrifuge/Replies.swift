@@ -54,12 +54,7 @@ enum Replies {
                 }
                 writer.endObject()
             }
-            if let expiresIn {
-                writer.key("expires")
-                writer.bool(true)
-                writer.key("ttl")
-                writer.int(max(1, expiresIn))
-            }
+            writeExpiry(expiresIn, to: &writer)
             writer.key("ping")
             writer.int(ping)
             writer.key("pong")
@@ -72,12 +67,7 @@ enum Replies {
     static func subscribeResult(_ outcome: SubscribeOutcome, recovering: Bool, expiresIn: Int?) -> [UInt8] {
         var writer = JSONWriter(capacity: 96 + outcome.publications.reduce(0) { $0 + $1.data.count + 24 })
         writer.beginObject()
-        if let expiresIn {
-            writer.key("expires")
-            writer.bool(true)
-            writer.key("ttl")
-            writer.int(max(1, expiresIn))
-        }
+        writeExpiry(expiresIn, to: &writer)
         writer.key("recoverable")
         writer.bool(true)
         writer.key("epoch")
@@ -185,12 +175,7 @@ enum Replies {
             writer.string(client)
             writer.key("version")
             writer.string(version)
-            if let expiresIn {
-                writer.key("expires")
-                writer.bool(true)
-                writer.key("ttl")
-                writer.int(max(1, expiresIn))
-            }
+            writeExpiry(expiresIn, to: &writer)
             writer.endObject()
         }
     }
@@ -199,12 +184,7 @@ enum Replies {
         reply(id) { writer in
             writer.key("sub_refresh")
             writer.beginObject()
-            if let expiresIn {
-                writer.key("expires")
-                writer.bool(true)
-                writer.key("ttl")
-                writer.int(max(1, expiresIn))
-            }
+            writeExpiry(expiresIn, to: &writer)
             writer.endObject()
         }
     }
@@ -238,5 +218,14 @@ enum Replies {
         body(&writer)
         writer.endObject()
         return writer.bytes
+    }
+
+    /// `expires: true` and `ttl` (at least 1 s) for a token that runs out; nothing otherwise.
+    private static func writeExpiry(_ expiresIn: Int?, to writer: inout JSONWriter) {
+        guard let expiresIn else { return }
+        writer.key("expires")
+        writer.bool(true)
+        writer.key("ttl")
+        writer.int(max(1, expiresIn))
     }
 }

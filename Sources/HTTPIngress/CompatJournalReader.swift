@@ -41,7 +41,7 @@ final class CompatJournalReader<Framer: CompatEventFramer>: StreamJournalReader 
     }
 
     func journal(didRecord event: RecordedEvent) {
-        guard let decoded = CompatJournalEvent.decode(event, uid: uid) else { return }
+        let decoded = event.event
         let bytes = state.withLock { $0.framer.frames(for: decoded) }
         if !bytes.isEmpty { context.responder.write(bytes) }
     }
