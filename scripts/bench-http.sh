@@ -26,51 +26,21 @@ if [[ -n ${BENCH_SCRATCH:-} ]]; then scratch=(--scratch-path "$BENCH_SCRATCH"); 
 report=${BENCH_OUT:-artifacts/bench-http.md}
 out_dir=$(dirname "$report")
 mkdir -p "$out_dir"
-pids=()
-
-cleanup() {
-    # Only the servers this script started, by pid.
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-}
-trap cleanup EXIT
-
 say() { echo "bench-http: $*" >&2; }
-
-# 1000 streams need 1000 sockets in the client, 2000 in the bridge, 1000 in the mock.
-hard=$(ulimit -Hn)
-if [[ $hard == unlimited || $hard -ge 65536 ]]; then ulimit -n 65536; else ulimit -n "$hard"; fi
+source scripts/servers.sh
+raise_open_files
 say "open files limit $(ulimit -n)"
 
 say "building (release)..."
 swift build -c release "${scratch[@]}" >&2
 bin="$(swift build -c release "${scratch[@]}" --show-bin-path)/tokenbridge"
 
-# A port nobody listens on: a connect to it is refused. (Racy in theory; the servers fail loudly.)
-free_port() {
-    local port
-    while :; do
-        port=$((20000 + RANDOM % 40000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return; fi
-    done
-}
-
-# Polls /ping until it answers pong; fails if the process died or 30 s passed.
-wait_ping() {
-    local port=$1 pid=$2 name=$3 deadline=$((SECONDS + 30))
-    until [[ $(curl -fsS --max-time 1 "http://127.0.0.1:$port/ping" 2>/dev/null) == pong ]]; do
-        if ! kill -0 "$pid" 2>/dev/null; then say "$name exited:"; cat "$out_dir/bench-http-$name.log" >&2; exit 1; fi
-        if ((SECONDS > deadline)); then say "$name did not answer /ping within 30 s"; exit 1; fi
-        sleep 0.05
-    done
-}
-
 mock_port=$(free_port)
 "${load_cpus[@]}" "$bin" mock-llm --host 127.0.0.1 --port "$mock_port" --rate "$rate" --tokens "$tokens" --log-level warning \
     >"$out_dir/bench-http-mock.log" 2>&1 &
 mock_pid=$!
 pids+=("$mock_pid")
-wait_ping "$mock_port" "$mock_pid" mock
+wait_ping "$mock_port" "$mock_pid" mock "$out_dir/bench-http-mock.log"
 
 bridge_port=$(free_port)
 OPENAI_URL="http://127.0.0.1:$mock_port/v1" TOKENBRIDGE_LLM_PROVIDER=openai LOG_LEVEL=warning \
@@ -78,7 +48,7 @@ OPENAI_URL="http://127.0.0.1:$mock_port/v1" TOKENBRIDGE_LLM_PROVIDER=openai LOG_
     "${bridge_cpus[@]}" "$bin" serve --port "$bridge_port" >"$out_dir/bench-http-bridge.log" 2>&1 &
 bridge_pid=$!
 pids+=("$bridge_pid")
-wait_ping "$bridge_port" "$bridge_pid" bridge
+wait_ping "$bridge_port" "$bridge_pid" bridge "$out_dir/bench-http-bridge.log"
 say "mock pid $mock_pid on :$mock_port, bridge pid $bridge_pid on :$bridge_port"
 
 # CPU seconds (user + system) a process used so far; its name has no spaces, so fields count plainly.

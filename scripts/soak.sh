@@ -16,49 +16,27 @@ duration=${SOAK_DURATION:-10m}
 every=${SOAK_EVERY:-10}
 tokens=${SOAK_TOKENS:-100}
 mkdir -p artifacts
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-}
-trap cleanup EXIT
 say() { echo "soak: $*" >&2; }
-
-hard=$(ulimit -Hn)
-if [[ $hard == unlimited || $hard -ge 65536 ]]; then ulimit -n 65536; else ulimit -n "$hard"; fi
+source scripts/servers.sh
+raise_open_files
 say "building (release)..."
 swift build -c release >&2
 bin="$(swift build -c release --show-bin-path)/tokenbridge"
 
-free_port() {
-    local port
-    while :; do
-        port=$((20000 + RANDOM % 40000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return; fi
-    done
-}
-wait_ping() {
-    local port=$1 pid=$2 name=$3 deadline=$((SECONDS + 30))
-    until [[ $(curl -fsS --max-time 1 "http://127.0.0.1:$port/ping" 2>/dev/null) == pong ]]; do
-        kill -0 "$pid" 2>/dev/null || { say "$name exited"; exit 1; }
-        ((SECONDS <= deadline)) || { say "$name did not answer /ping within 30 s"; exit 1; }
-        sleep 0.05
-    done
-}
 rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 mock_port=$(free_port)
 "$bin" mock-llm --host 127.0.0.1 --port "$mock_port" --rate 0 --tokens "$tokens" --log-level warning >artifacts/soak-mock.log 2>&1 &
 mock_pid=$!
 pids+=("$mock_pid")
-wait_ping "$mock_port" "$mock_pid" mock
+wait_ping "$mock_port" "$mock_pid" mock artifacts/soak-mock.log
 bridge_port=$(free_port)
 OPENAI_URL="http://127.0.0.1:$mock_port/v1" TOKENBRIDGE_LLM_PROVIDER=openai LOG_LEVEL=warning \
     TOKENBRIDGE_SERVER_HOST=127.0.0.1 TOKENBRIDGE_PIPELINE_MAX_CONCURRENT_STREAMS=$((streams * 2)) \
     "$bin" serve --port "$bridge_port" >artifacts/soak-bridge.log 2>&1 &
 bridge_pid=$!
 pids+=("$bridge_pid")
-wait_ping "$bridge_port" "$bridge_pid" bridge
+wait_ping "$bridge_port" "$bridge_pid" bridge artifacts/soak-bridge.log
 
 say "$streams streams for $duration, bridge pid $bridge_pid..."
 "$bin" bench --url "http://127.0.0.1:$bridge_port/v1" --streams "$streams" --tokens "$tokens" --duration "$duration" \
