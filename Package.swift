@@ -27,7 +27,7 @@ let package = Package(
         .systemLibrary(name: "CEpoll"),
 
         // MARK: - Wrappers: each owns one C library and its thread
-        .target(name: "Curl", dependencies: ["CCurl"]),
+        .target(name: "Curl", dependencies: ["CCurl", "CEpoll"]),
         .target(name: "AMQP", dependencies: ["CRabbitMQ", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "WebServer",

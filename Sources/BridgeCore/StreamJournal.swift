@@ -51,17 +51,28 @@ public final class StreamJournal: Sendable {
     }
 
     private struct Entry {
+        var uid: String
         var epoch: String
         var events: [RecordedEvent] = []
-        var result: StreamResult
         var bytes = 0
         var finishedAt: ContinuousClock.Instant?
         var readers: [ObjectIdentifier: (reader: any StreamJournalReader, after: Int)] = [:]
 
         var status: Status {
-            guard result.isComplete else { return .running }
-            if result.cancelled { return .cancelled }
-            return result.failure == nil ? .done : .error
+            guard let last = events.last, last.isTerminal else { return .running }
+            switch last.event.kind {
+            case .cancelled: return .cancelled
+            case .error: return .error
+            default: return .done
+            }
+        }
+
+        /// Folded from the events when asked: `/result` is asked once per stream at most, while
+        /// keeping the answer assembled would append every token a second time as it arrives.
+        var result: StreamResult {
+            var result = StreamResult(uid: uid)
+            for recorded in events { result.apply(recorded.event) }
+            return result
         }
     }
 
@@ -152,7 +163,7 @@ public final class StreamJournal: Sendable {
                 prune(&state, now: now)
                 // A new run of the uid starts over; readers of the old one were let go when it ended.
                 if let old = state.entries.removeValue(forKey: uid) { state.bytes -= old.bytes }
-                var entry = Entry(epoch: epoch, result: StreamResult(uid: uid))
+                var entry = Entry(uid: uid, epoch: epoch)
                 entry.bytes = Self.entryOverhead
                 state.bytes += Self.entryOverhead
                 if let waiting = state.waiting.removeValue(forKey: uid) {
@@ -161,23 +172,22 @@ public final class StreamJournal: Sendable {
                 }
                 state.entries[uid] = entry
             }
-            // Taken out and put back, so that appending to it never copies its events.
-            guard var entry = state.entries.removeValue(forKey: uid) else { return }
-            // The event (its JSON and its decoded form), its share of the assembled answer, and
-            // the bookkeeping around them.
-            let size = 3 * recorded.json.count + 64
-            entry.events.append(recorded)
-            entry.result.apply(event)
-            entry.bytes += size
+            // Changed in place through its index: one lookup, and appending never copies the events.
+            guard let index = state.entries.index(forKey: uid) else { return }
+            // The event (its JSON and its decoded form) and the bookkeeping around it.
+            let size = 2 * recorded.json.count + 64
             state.bytes += size
-            for (reader, after) in entry.readers.values where recorded.seq > after { reader.journal(didRecord: recorded) }
+            state.entries.values[index].bytes += size
+            state.entries.values[index].events.append(recorded)
+            for (reader, after) in state.entries.values[index].readers.values where recorded.seq > after {
+                reader.journal(didRecord: recorded)
+            }
             if recorded.isTerminal {
-                for (reader, _) in entry.readers.values { reader.journalDidFinish() }
-                entry.readers = [:]
-                entry.finishedAt = now
+                for (reader, _) in state.entries.values[index].readers.values { reader.journalDidFinish() }
+                state.entries.values[index].readers = [:]
+                state.entries.values[index].finishedAt = now
                 state.finishedOrder.append((uid, now))
             }
-            state.entries[uid] = entry
             if recorded.isTerminal { prune(&state, now: now) }
         }
     }

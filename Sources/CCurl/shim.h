@@ -39,8 +39,20 @@ static inline CURLcode tb_curl_easy_getinfo_off_t(CURL *handle, CURLINFO info, c
 static inline CURLMcode tb_curl_multi_setopt_long(CURLM *handle, CURLMoption option, long value) {
     return curl_multi_setopt(handle, option, value);
 }
+static inline CURLMcode tb_curl_multi_setopt_pointer(CURLM *handle, CURLMoption option, void *value) {
+    return curl_multi_setopt(handle, option, value);
+}
+static inline CURLMcode tb_curl_multi_setopt_socket_callback(CURLM *handle, curl_socket_callback value) {
+    return curl_multi_setopt(handle, CURLMOPT_SOCKETFUNCTION, value);
+}
+static inline CURLMcode tb_curl_multi_setopt_timer_callback(CURLM *handle, curl_multi_timer_callback value) {
+    return curl_multi_setopt(handle, CURLMOPT_TIMERFUNCTION, value);
+}
 // CURL_WRITEFUNC_PAUSE is a macro over a cast; expose it as a plain value.
 static inline size_t tb_curl_writefunc_pause(void) { return CURL_WRITEFUNC_PAUSE; }
+
+// CURL_SOCKET_TIMEOUT is defined through CURL_SOCKET_BAD, a macro Swift does not import.
+static inline curl_socket_t tb_curl_socket_timeout(void) { return CURL_SOCKET_TIMEOUT; }
 
 // CURL_GLOBAL_ALL is a macro built from other macros; expose the flags as a plain value.
 static inline long tb_curl_global_all(void) { return CURL_GLOBAL_ALL; }

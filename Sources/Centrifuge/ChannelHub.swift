@@ -111,7 +111,9 @@ public final class ChannelHub: Sendable {
                 if let earlier = state.idempotency[key] { return StreamPosition(offset: earlier.offset, epoch: state.epoch) }
             }
             let offset = state.top + 1
-            let publication = Publication(channel: name, offset: skipHistory ? 0 : offset, data: data, tags: tags)
+            let publication = Publication(
+                channel: name, offset: skipHistory ? 0 : offset, data: data, tags: tags,
+                encodingPush: !state.subscribers.isEmpty)
             if !skipHistory {
                 state.top = offset
                 keepingCount(&state.history) { $0.append(publication) }
@@ -139,7 +141,8 @@ public final class ChannelHub: Sendable {
             }
             // A seq at or below the top was published already (never twice).
             guard seq > state.top else { return }
-            let publication = Publication(channel: name, offset: seq, data: data, delta: delta)
+            let publication = Publication(
+                channel: name, offset: seq, data: data, delta: delta, encodingPush: !state.subscribers.isEmpty)
             state.top = seq
             keepingCount(&state.history) { $0.append(publication) }
             state.lastPublish = .now

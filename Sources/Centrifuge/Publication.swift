@@ -8,40 +8,50 @@ public final class Publication: Sendable {
     public let tags: [(key: String, value: String)]
     /// For a stream's text delta: what a slow subscriber's backlog needs to merge deltas.
     public let delta: StreamDelta?
+    /// Raw JSON, sent as it is (`data` is embedded JSON in protocol v2, never base64). For a
+    /// stream's event this is the event's own encoding, the same storage the stream journal keeps.
+    public let data: [UInt8]
+    /// Built at publish time when the channel has subscribers. Most stream publications are never
+    /// pushed to anyone (nobody watches the stream, or only later through recovery, which sends
+    /// `data` inside the reply), so they skip the second copy of the bytes.
+    private let prebuiltPush: [UInt8]?
+
     /// `{"push":{"channel":…,"pub":{…}}}`.
-    public let push: [UInt8]
-    /// Where `data` sits inside `push`: history keeps every publication of a stream for minutes,
-    /// so the data is not stored a second time.
-    private let dataRange: Range<Int>
+    public var push: [UInt8] { prebuiltPush ?? Self.encodePush(channel: channel, data: data, offset: offset, tags: tags) }
 
-    /// Raw JSON, sent as it is (`data` is embedded JSON in protocol v2, never base64).
-    public var data: ArraySlice<UInt8> { push[dataRange] }
+    /// What keeping this publication in history costs, for the hub's memory budget: the data and
+    /// the push frame if built, plus the object, its arrays and the allocator's share (measured:
+    /// 480 to 730 bytes of RSS per retained 170-byte push, when every publication carried one).
+    var retainedBytes: Int { data.count + (prebuiltPush?.count ?? 0) + 400 }
 
-    /// What keeping this publication in history costs, for the hub's memory budget: the push
-    /// bytes plus the object, its array and the allocator's share. The overhead is measured:
-    /// 480 to 730 bytes of RSS per retained token publication of a 170-byte push (1000 streams
-    /// at once, on a fresh bridge and after runs that kept evicting).
-    var retainedBytes: Int { push.count + 400 }
-
+    /// - Parameter encodingPush: build the push frame now (there are subscribers to send it to).
     public init(
-        channel: String, offset: UInt64, data: [UInt8], tags: [(key: String, value: String)] = [], delta: StreamDelta? = nil
+        channel: String, offset: UInt64, data: [UInt8], tags: [(key: String, value: String)] = [],
+        delta: StreamDelta? = nil, encodingPush: Bool = true
     ) {
         self.channel = channel
         self.offset = offset
         self.tags = tags
         self.delta = delta
-        var writer = JSONWriter(capacity: data.count + channel.utf8.count + 48)
+        self.data = data
+        prebuiltPush = encodingPush ? Self.encodePush(channel: channel, data: data, offset: offset, tags: tags) : nil
+    }
+
+    private static func encodePush(
+        channel: String, data: [UInt8], offset: UInt64, tags: [(key: String, value: String)]
+    ) -> [UInt8] {
+        // The frame's own keys and braces take 52 bytes; an offset at most 20 digits.
+        var writer = JSONWriter(capacity: data.count + channel.utf8.count + 80 + tags.count * 32)
         writer.beginObject()
         writer.key("push")
         writer.beginObject()
         writer.key("channel")
         writer.string(channel)
         writer.key("pub")
-        let dataStart = Self.writeBody(data: data, offset: offset, tags: tags, to: &writer)
+        writeBody(data: data, offset: offset, tags: tags, to: &writer)
         writer.endObject()
         writer.endObject()
-        push = writer.bytes
-        dataRange = dataStart..<dataStart + data.count
+        return writer.bytes
     }
 
     /// The publication object as replies and the history API show it.
@@ -49,15 +59,13 @@ public final class Publication: Sendable {
         Self.writeBody(data: data, offset: offset, tags: tags, to: &writer)
     }
 
-    /// Writes `{"data":…,"offset":…,"tags":…}`; returns where the data starts in the writer's bytes.
-    @discardableResult
+    /// Writes `{"data":…,"offset":…,"tags":…}`.
     private static func writeBody(
-        data: some Collection<UInt8>, offset: UInt64, tags: [(key: String, value: String)], to writer: inout JSONWriter
-    ) -> Int {
+        data: [UInt8], offset: UInt64, tags: [(key: String, value: String)], to writer: inout JSONWriter
+    ) {
         writer.beginObject()
         writer.key("data")
         writer.raw(data)
-        let dataStart = writer.bytes.count - data.count
         if offset > 0 {
             writer.key("offset")
             writer.int(Int(clamping: offset))
@@ -72,7 +80,6 @@ public final class Publication: Sendable {
             writer.endObject()
         }
         writer.endObject()
-        return dataStart
     }
 }
 

@@ -97,7 +97,7 @@ public final class CurlMultiLoop: Sendable {
 
 /// What the loop thread has been doing.
 public struct CurlLoopStatistics: Sendable {
-    /// Passes through the loop (each ends in one curl_multi_poll).
+    /// Passes through the loop (each waits once for sockets, timers or new work).
     public var iterations: Int
     /// Full scans of the transfers for expired deadlines, and the time they took in total.
     public var deadlineScans: Int

@@ -1,6 +1,6 @@
 import CCurl
 
-// MARK: - libcurl callbacks (loop thread, inside curl_multi_perform)
+// MARK: - libcurl callbacks (loop thread, inside curl_multi_socket_action)
 
 // File-scope functions with the exact C signature convert to C function pointers. The user pointer
 // is the transfer, unretained: the loop's transfer table keeps it alive for as long as the handle is

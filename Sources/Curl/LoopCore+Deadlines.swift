@@ -60,12 +60,11 @@ extension LoopCore {
         }
     }
 
-    /// How long curl_multi_poll may sleep: until the next deadline or delayed start, at most 1 s
-    /// (a safety net only: new work wakes the loop through curl_multi_wakeup, and libcurl shortens
-    /// the wait itself for its own timers).
-    func pollTimeoutMilliseconds(now: ContinuousClock.Instant) -> Int32 {
+    /// How long the loop may sleep: until libcurl's timer, the next deadline or delayed start, at
+    /// most 1 s (a safety net only: new work wakes the loop through the watcher's eventfd).
+    func waitTimeoutMilliseconds(now: ContinuousClock.Instant) -> Int32 {
         var timeout = 1000
-        for instant in [earliestDeadline, earliestNotBefore] {
+        for instant in [multi.watcher.timerDue, earliestDeadline, earliestNotBefore] {
             guard let instant else { continue }
             timeout = instant <= now ? 0 : min(timeout, (instant - now).curlMilliseconds)
         }

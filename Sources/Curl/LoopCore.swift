@@ -25,7 +25,7 @@ final class LoopCore: @unchecked Sendable {
     /// forward do not update it), which only costs one extra scan. See LoopCore+Deadlines.
     var earliestDeadline: ContinuousClock.Instant?
     /// Aborts requested from inside callbacks, where libcurl forbids removing handles; settled
-    /// after curl_multi_perform returns.
+    /// after curl_multi_socket_action returns.
     var pendingAborts: [CurlTransferID] = []
 
     init() throws(CurlError) {
@@ -49,19 +49,21 @@ final class LoopCore: @unchecked Sendable {
             }
             if stopRequested { break }
             startDueTransfers(now: .now)
+            // Returns on socket activity, the wakeup eventfd, or the earliest timer (libcurl's,
+            // a deadline, a delayed start).
+            let ready = multi.watcher.wait(timeoutMilliseconds: waitTimeoutMilliseconds(now: .now))
             var running: Int32 = 0
-            _ = curl_multi_perform(multi.raw, &running)
+            for socket in ready {
+                _ = curl_multi_socket_action(multi.raw, socket.socket, socket.curlFlags, &running)
+            }
+            if let due = multi.watcher.timerDue, due <= .now {
+                multi.watcher.timerServed()
+                _ = curl_multi_socket_action(multi.raw, tb_curl_socket_timeout(), 0, &running)
+            }
             reapCompleted()
             settleAborts()
             expireDeadlines(now: .now)
             settleAborts()
-            // Returns on socket activity, libcurl's own timers, curl_multi_wakeup, or our timeout.
-            var ready: Int32 = 0
-            let rc = curl_multi_poll(multi.raw, nil, 0, pollTimeoutMilliseconds(now: .now), &ready)
-            if rc != CURLM_OK {
-                // Only a broken multi handle gets here; do not spin on it.
-                usleep(10_000)
-            }
         }
         finishAll()
         // A later thread may reuse this pthread id; it must not pass for the loop thread.

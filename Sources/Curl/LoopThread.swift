@@ -5,7 +5,7 @@ import Glibc
 struct LoopThread: Sendable {
     let raw: pthread_t
 
-    /// Starts a thread running `core.run()`. A plain pthread: the loop blocks in curl_multi_poll,
+    /// Starts a thread running `core.run()`. A plain pthread: the loop blocks in epoll_wait,
     /// which must never happen on a Swift concurrency executor thread.
     static func start(core: LoopCore, name: String) throws(CurlError) -> LoopThread {
         let context = Unmanaged.passRetained(LoopThreadContext(core: core, name: name)).toOpaque()

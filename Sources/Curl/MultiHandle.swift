@@ -1,12 +1,14 @@
 import CCurl
 
-/// Owns the libcurl multi handle.
+/// Owns the libcurl multi handle and the sockets watcher it reports to.
 final class MultiHandle: @unchecked Sendable {
-    // @unchecked: curl_multi_wakeup is the one libcurl call allowed from any thread, and it is the
-    // only use of `raw` off the loop thread. Cleanup waits for deinit (after the loop thread ended and
-    // every CurlMultiLoop reference is gone) so a late wakeup from another thread never hits a freed
-    // handle.
+    // @unchecked: `raw` is used only on the loop thread; other threads only call `wakeup`, which
+    // writes the watcher's eventfd. Cleanup waits for deinit (after the loop thread ended and
+    // every CurlMultiLoop reference is gone) so a late wakeup from another thread never hits a
+    // closed descriptor.
     let raw: UnsafeMutableRawPointer
+    /// Outlives `raw`: curl_multi_cleanup in deinit still reports sockets it removes.
+    let watcher: SocketWatcher
 
     /// Idle keep-alive connections kept by the multi's connection cache. libcurl's default (4x the
     /// number of easy handles, but only grown when handles are added) thrashes when a thousand
@@ -17,14 +19,17 @@ final class MultiHandle: @unchecked Sendable {
         guard CurlGlobal.initCode == CURLE_OK.rawValue else {
             throw .setupFailed("curl_global_init", code: Int32(bitPattern: CurlGlobal.initCode))
         }
+        let watcher = try SocketWatcher()
         guard let raw = curl_multi_init() else { throw .setupFailed("curl_multi_init") }
         self.raw = raw
+        self.watcher = watcher
         _ = tb_curl_multi_setopt_long(raw, CURLMOPT_MAXCONNECTS, Self.maxCachedConnections)
+        watcher.attach(to: raw)
     }
 
-    /// Makes a curl_multi_poll in progress (or the next one) return at once. Any thread.
+    /// Makes the loop's wait in progress (or the next one) return at once. Any thread.
     func wakeup() {
-        _ = curl_multi_wakeup(raw)
+        watcher.wakeup()
     }
 
     deinit {

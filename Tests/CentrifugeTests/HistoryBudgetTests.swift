@@ -8,8 +8,9 @@ struct HistoryBudgetTests {
     /// A 100-byte data object, so a publication's retained size is easy to reason about.
     private static let data = Array(#"{"text":"\#(String(repeating: "x", count: 89))"}"#.utf8)
 
+    /// What one publication on a channel nobody subscribes to keeps (no push frame is built).
     private static func retained(_ channel: String) -> Int {
-        Publication(channel: channel, offset: 1, data: data).retainedBytes
+        Publication(channel: channel, offset: 1, data: data, encodingPush: false).retainedBytes
     }
 
     @Test func theTotalFollowsEveryChangeToHistory() {
