@@ -22,7 +22,7 @@ FROM ${SWIFT_IMAGE} AS build
 RUN export DEBIAN_FRONTEND=noninteractive \
     && apt-get -q update \
     && apt-get -q install -y --no-install-recommends \
-        libwebsockets-dev librabbitmq-dev libcurl4-openssl-dev pkg-config git ca-certificates \
+        libwebsockets-dev librabbitmq-dev libcurl4-openssl-dev libjemalloc-dev pkg-config git ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /build
@@ -41,7 +41,8 @@ COPY Tests ./Tests
 # the executable, so the runtime stage needs no Swift toolchain. What stays dynamic: glibc
 # (libc, libm, libdl, libpthread), libstdc++ and libgcc_s (Swift's runtime is C++), and the system
 # C libraries with their own dependencies: libwebsockets (libssl3, libcap2), librabbitmq (libssl3),
-# libcurl (nghttp2, libssh2, gnutls, krb5, ldap...). The runtime packages below pull in all of them.
+# libcurl (nghttp2, libssh2, gnutls, krb5, ldap...), and jemalloc, the process's allocator. The
+# runtime packages below pull in all of them.
 RUN swift build -c release --static-swift-stdlib --product tokenbridge \
     && mkdir -p /staging \
     && cp "$(swift build -c release --static-swift-stdlib --show-bin-path)/tokenbridge" /staging/ \
@@ -53,7 +54,7 @@ FROM ${RUNTIME_IMAGE} AS runtime
 RUN export DEBIAN_FRONTEND=noninteractive \
     && apt-get -q update \
     && apt-get -q install -y --no-install-recommends \
-        libwebsockets17 librabbitmq4 libcurl4 libstdc++6 ca-certificates \
+        libwebsockets17 librabbitmq4 libcurl4 libjemalloc2 libstdc++6 ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --user-group --uid 10001 --home-dir /app --no-create-home --shell /usr/sbin/nologin tokenbridge
 

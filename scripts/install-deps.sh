@@ -13,7 +13,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # One group per purpose; a later feature adds its own group here and to APT_PACKAGES, e.g.
 # APT_BROKER=(rabbitmq-server) or APT_BROWSER=(chromium chromium-driver).
 # git and ca-certificates: `swift build` clones the package dependencies over HTTPS.
-APT_BUILD=(libwebsockets-dev librabbitmq-dev libcurl4-openssl-dev pkg-config git ca-certificates)
+APT_BUILD=(libwebsockets-dev librabbitmq-dev libcurl4-openssl-dev libjemalloc-dev pkg-config git ca-certificates)
 APT_TEST=(python3-venv curl)
 # The interop suite runs its own broker nodes (scripts/rabbitmq-local.sh); openssl makes their TLS certificates.
 APT_BROKER=(rabbitmq-server openssl)

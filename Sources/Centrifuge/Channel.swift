@@ -16,6 +16,8 @@ final class Channel: Sendable {
         var idempotency: [String: (offset: UInt64, at: ContinuousClock.Instant)] = [:]
         /// Dropped from the hub by the sweeper: whoever finds it after looking it up looks again.
         var removed = false
+        /// Where it stands in the hub's RecencyList while it has history.
+        var recencySlot: Int?
     }
 
     let name: String

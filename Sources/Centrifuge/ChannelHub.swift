@@ -55,6 +55,8 @@ public final class ChannelHub: Sendable {
     private let evictedHistories = Atomic<Int>(0)
     /// One thread trims at a time; the others go on publishing.
     private let trimming = Atomic<Bool>(false)
+    /// Taken under a channel's lock (after it), never the other way round.
+    private let recency = Mutex(RecencyList())
 
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
@@ -65,6 +67,8 @@ public final class ChannelHub: Sendable {
     public var publications: Int { publishedCount.load(ordering: .relaxed) }
     /// The estimated size of all history held, against `maxHistoryBytes`.
     public var historyBytes: Int { historyByteCount.load(ordering: .relaxed) }
+    /// Channels in the recency list (tests check it holds exactly those with history).
+    var recencyListLength: Int { recency.withLock { $0.count } }
     /// Channel histories dropped to stay within `maxHistoryBytes`.
     public var historyEvictions: Int { evictedHistories.load(ordering: .relaxed) }
 
@@ -75,7 +79,7 @@ public final class ChannelHub: Sendable {
     /// Runs `body` under the lock of channel `name`, made (or made again from its retired
     /// position) when missing. The map lock is let go before the channel's is taken, so the
     /// sweeper may drop the channel in between: then it is looked up again.
-    private func withLiveChannel<Result>(_ name: String, _ body: (inout Channel.State) -> Result) -> Result {
+    private func withLiveChannel<Result>(_ name: String, _ body: (inout Channel.State, Channel) -> Result) -> Result {
         while true {
             let channel = directory.withLock { directory -> Channel in
                 if let existing = directory.channels[name] { return existing }
@@ -86,7 +90,7 @@ public final class ChannelHub: Sendable {
             }
             var result: Result?
             channel.state.withLock { state in
-                if !state.removed { result = body(&state) }
+                if !state.removed { result = body(&state, channel) }
             }
             if let result { return result }
         }
@@ -105,7 +109,7 @@ public final class ChannelHub: Sendable {
         let skipHistory = requestedSkip || (!configuration.streamPrefix.isEmpty && name.hasPrefix(configuration.streamPrefix))
         let now = ContinuousClock.now
         defer { trimHistoryIfOverBudget() }
-        return withLiveChannel(name) { state in
+        return withLiveChannel(name) { state, channel in
             if let key = idempotencyKey {
                 state.idempotency = state.idempotency.filter { now - $0.value.at < configuration.idempotencyWindow }
                 if let earlier = state.idempotency[key] { return StreamPosition(offset: earlier.offset, epoch: state.epoch) }
@@ -116,7 +120,7 @@ public final class ChannelHub: Sendable {
                 encodingPush: !state.subscribers.isEmpty)
             if !skipHistory {
                 state.top = offset
-                keepingCount(&state.history) { $0.append(publication) }
+                keepingCount(&state, of: channel, published: true) { $0.append(publication) }
                 state.lastPublish = now
             }
             if let key = idempotencyKey { state.idempotency[key] = (offset, now) }
@@ -131,20 +135,20 @@ public final class ChannelHub: Sendable {
     /// begins with its `start` event.
     public func publishStream(channel name: String, epoch: String, seq: UInt64, data: [UInt8], delta: StreamDelta? = nil) {
         defer { trimHistoryIfOverBudget() }
-        withLiveChannel(name) { state in
+        withLiveChannel(name) { state, channel in
             if state.epoch != epoch {
                 // Nothing published under the old epoch: a position in it is a position in this one.
                 state.emptyPriorEpoch = state.top == 0 ? state.epoch : nil
                 state.epoch = epoch
                 state.top = 0
-                keepingCount(&state.history) { $0.removeAll() }
+                keepingCount(&state, of: channel) { $0.removeAll() }
             }
             // A seq at or below the top was published already (never twice).
             guard seq > state.top else { return }
             let publication = Publication(
                 channel: name, offset: seq, data: data, delta: delta, encodingPush: !state.subscribers.isEmpty)
             state.top = seq
-            keepingCount(&state.history) { $0.append(publication) }
+            keepingCount(&state, of: channel, published: true) { $0.append(publication) }
             state.lastPublish = .now
             deliver(publication, to: state.subscribers, channel: name)
         }
@@ -164,7 +168,7 @@ public final class ChannelHub: Sendable {
     public func subscribe(
         _ subscriber: any ChannelSubscriber, to name: String, recover: StreamPosition?, reply: (SubscribeOutcome) -> Void
     ) {
-        withLiveChannel(name) { state in
+        withLiveChannel(name) { state, _ in
             var outcome = SubscribeOutcome(epoch: state.epoch, offset: state.top, recovered: false, publications: [])
             if let position = recover { outcome = recovery(from: position, in: state) }
             state.subscribers[ObjectIdentifier(subscriber)] = subscriber
@@ -219,7 +223,8 @@ public final class ChannelHub: Sendable {
     }
 
     public func removeHistory(channel name: String) {
-        channel(name)?.state.withLock { state in keepingCount(&state.history) { $0.removeAll() } }
+        guard let channel = channel(name) else { return }
+        channel.state.withLock { state in keepingCount(&state, of: channel) { $0.removeAll() } }
     }
 
     public func presence(channel name: String) -> [ClientInfo] {
@@ -247,7 +252,7 @@ public final class ChannelHub: Sendable {
         for channel in all {
             let empty = channel.state.withLock { state -> Bool in
                 if let last = state.lastPublish, now - last >= configuration.historyTTL {
-                    keepingCount(&state.history) { $0.removeAll() }
+                    keepingCount(&state, of: channel) { $0.removeAll() }
                     state.lastPublish = nil
                 }
                 state.idempotency = state.idempotency.filter { now - $0.value.at < configuration.idempotencyWindow }
@@ -274,40 +279,48 @@ public final class ChannelHub: Sendable {
 
     // MARK: - History budget
 
-    /// Changes a channel's history (under its lock) and carries the size change to the total.
-    private func keepingCount(_ history: inout HistoryRing, _ change: (inout HistoryRing) -> Void) {
-        let before = history.bytes
-        change(&history)
-        let delta = history.bytes - before
+    /// Changes a channel's history (under its lock), carries the size change to the total, and
+    /// keeps the channel's place in the recency list: in it exactly while it has history, and at
+    /// the back after each publication (`published`).
+    private func keepingCount(
+        _ state: inout Channel.State, of channel: Channel, published: Bool = false, _ change: (inout HistoryRing) -> Void
+    ) {
+        let before = state.history.bytes
+        change(&state.history)
+        let delta = state.history.bytes - before
         if delta != 0 { historyByteCount.add(delta, ordering: .relaxed) }
+        switch (state.recencySlot, state.history.isEmpty) {
+        case (let slot?, true):
+            recency.withLock { $0.remove(slot) }
+            state.recencySlot = nil
+        case (nil, false):
+            state.recencySlot = recency.withLock { $0.append(channel) }
+        case (let slot?, false) where published:
+            recency.withLock { $0.touch(slot) }
+        default:
+            break
+        }
     }
 
     /// Over `maxHistoryBytes`: drops whole histories, least recently published first, down to
-    /// 90% of it. Called after a publish, outside any channel lock (the map lock comes first).
+    /// 90% of it. Called after a publish, outside any channel lock.
     private func trimHistoryIfOverBudget() {
         let budget = configuration.maxHistoryBytes
         guard historyBytes > budget, !trimming.exchange(true, ordering: .acquiring) else { return }
         defer { trimming.store(false, ordering: .releasing) }
-        let all = directory.withLock { Array($0.channels.values) }
-        var candidates: [(channel: Channel, last: ContinuousClock.Instant?)] = []
-        for channel in all {
-            if let last = channel.state.withLock({ $0.history.isEmpty ? nil : Optional($0.lastPublish) }) {
-                candidates.append((channel, last))
-            }
-        }
-        // Never published (nil) sorts first; then the oldest.
-        candidates.sort { left, right in
-            switch (left.last, right.last) {
-            case (nil, _): return right.last != nil
-            case (_, nil): return false
-            case (let l?, let r?): return l < r
-            }
-        }
         let target = budget / 10 * 9
-        for candidate in candidates {
-            guard historyBytes > target else { break }
-            candidate.channel.state.withLock { state in keepingCount(&state.history) { $0.removeAll() } }
-            evictedHistories.add(1, ordering: .relaxed)
+        // Bounded, in case publishers keep the front busy: the next publish trims again.
+        var passes = recency.withLock { $0.count } + 16
+        while historyBytes > target, passes > 0 {
+            passes -= 1
+            guard let (channel, slot) = recency.withLock({ $0.oldest }) else { break }
+            // Between the two locks it may have published (it is no longer the oldest, and the
+            // next pass finds the one that is) or lost its history; only its own slot is evicted.
+            channel.state.withLock { state in
+                guard state.recencySlot == slot, !state.history.isEmpty else { return }
+                keepingCount(&state, of: channel) { $0.removeAll() }
+                evictedHistories.add(1, ordering: .relaxed)
+            }
         }
     }
 }

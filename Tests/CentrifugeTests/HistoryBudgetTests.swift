@@ -46,6 +46,37 @@ struct HistoryBudgetTests {
         #expect(Self.count(hub, "stream_4") == 10, "the channel being published keeps its history")
     }
 
+    @Test func theRecencyListHoldsExactlyTheChannelsThatHaveHistory() {
+        let hub = ChannelHub(configuration: .init(historySize: 10, historyTTL: .seconds(60)))
+        for channel in 0..<50 {
+            for seq in 1...3 { hub.publishStream(channel: "stream_\(channel)", epoch: "E", seq: UInt64(seq), data: Self.data) }
+        }
+        #expect(hub.recencyListLength == 50, "one entry per channel, however often it publishes")
+        hub.publishStream(channel: "stream_7", epoch: "RERUN", seq: 1, data: Self.data)
+        #expect(hub.recencyListLength == 50, "a rerun empties and refills the history: still one entry")
+        hub.removeHistory(channel: "stream_8")
+        #expect(hub.recencyListLength == 49)
+        hub.sweep(now: .now + .seconds(3600))
+        #expect(hub.recencyListLength == 0, "expired histories leave the list")
+        #expect(hub.historyBytes == 0)
+    }
+
+    @Test func aChannelPublishedAgainAfterItsTurnCameIsKeptOverOneThatWasNot() {
+        let perChannel = 10 * Self.retained("stream_0")
+        let hub = ChannelHub(configuration: .init(historySize: 100, maxHistoryBytes: perChannel * 3 + perChannel / 2))
+        for channel in 0..<3 {
+            for seq in 1...10 { hub.publishStream(channel: "stream_\(channel)", epoch: "E", seq: UInt64(seq), data: Self.data) }
+        }
+        // 0 and 1 publish again: 2 is now the least recently published, though it was queued last.
+        hub.publishStream(channel: "stream_0", epoch: "E", seq: 11, data: Self.data)
+        hub.publishStream(channel: "stream_1", epoch: "E", seq: 11, data: Self.data)
+        for seq in 1...10 { hub.publishStream(channel: "stream_3", epoch: "E", seq: UInt64(seq), data: Self.data) }
+        #expect(Self.count(hub, "stream_2") == 0)
+        #expect(Self.count(hub, "stream_0") == 11)
+        #expect(Self.count(hub, "stream_1") == 11)
+        #expect(Self.count(hub, "stream_3") == 10)
+    }
+
     @Test func aSubscriberOfAnEvictedChannelIsNotRecovered() {
         let one = 5 * Self.retained("stream_old")
         let hub = ChannelHub(configuration: .init(historySize: 100, maxHistoryBytes: one + one / 2))
@@ -65,5 +96,38 @@ struct HistoryBudgetTests {
     private static func count(_ hub: ChannelHub, _ channel: String) -> Int {
         guard case .success(let page) = hub.history(channel: channel, limit: -1, since: nil, reverse: false) else { return -1 }
         return page.publications.count
+    }
+}
+
+@Suite("Recency list")
+struct RecencyListTests {
+    /// Random appends, touches and removals against an array kept in the same order by hand.
+    @Test func keepsTheOrderOfLastUse() {
+        var list = RecencyList()
+        var model: [(slot: Int, channel: Channel)] = []
+        var generator = SystemRandomNumberGenerator()
+        for step in 0..<5000 {
+            let choice = Int.random(in: 0..<3, using: &generator)
+            if choice == 0 || model.isEmpty {
+                let channel = Channel(name: "c\(step)", historySize: 1)
+                model.append((list.append(channel), channel))
+            } else if choice == 1 {
+                let index = Int.random(in: 0..<model.count, using: &generator)
+                let entry = model.remove(at: index)
+                list.touch(entry.slot)
+                model.append(entry)
+            } else {
+                let index = Int.random(in: 0..<model.count, using: &generator)
+                list.remove(model.remove(at: index).slot)
+            }
+            #expect(list.count == model.count)
+            #expect(list.oldest?.slot == model.first?.slot)
+            #expect(list.oldest?.channel === model.first?.channel)
+        }
+        while let (_, slot) = list.oldest {
+            #expect(slot == model.removeFirst().slot)
+            list.remove(slot)
+        }
+        #expect(model.isEmpty)
     }
 }

@@ -417,9 +417,9 @@ def test_dockerfile_builds_with_swift_and_runs_on_slim_debian() -> None:
     builds = [cmd for cmd in re.split(r"&&|;|\n", runs(build))
               if re.search(r"\bswift build\b.*-c release", cmd) and "--show-bin-path" not in cmd]
     assert builds, "no `swift build -c release` in the build stage"
-    for package in ("libwebsockets-dev", "librabbitmq-dev", "libcurl4-openssl-dev", "pkg-config"):
+    for package in ("libwebsockets-dev", "librabbitmq-dev", "libcurl4-openssl-dev", "libjemalloc-dev", "pkg-config"):
         assert re.search(rf"\b{re.escape(package)}\b", runs(build)), f"the build stage does not install {package}"
-    for package in ("libwebsockets17", "librabbitmq4", "libcurl4", "ca-certificates"):
+    for package in ("libwebsockets17", "librabbitmq4", "libcurl4", "libjemalloc2", "ca-certificates"):
         assert re.search(rf"\b{re.escape(package)}\b", runs(runtime)), f"the runtime stage does not install {package}"
     swift_runtime = all("--static-swift-stdlib" in cmd for cmd in builds) or any(
         "/usr/lib/swift/linux" in " ".join(parts) for parts in copies(runtime))
