@@ -86,6 +86,7 @@ let package = Package(
         .testTarget(name: "CurlTests", dependencies: ["Curl"]),
         .testTarget(name: "AMQPTests", dependencies: ["AMQP", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "SimulatedModelTests", dependencies: ["SimulatedModel", "BridgeCore"]),
+        .testTarget(name: "BenchTests", dependencies: ["Bench"]),
         .testTarget(name: "RabbitMQBridgeTests", dependencies: ["RabbitMQBridge", "AMQP", "BridgeCore"]),
         .testTarget(
             name: "CentrifugeTests",

@@ -1,10 +1,6 @@
 import BridgeCore
 import Logging
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// `tokenbridge bench --ingress amqp`: prompts through the bridge's queue ingress, or the broker's
 /// own ceiling, measured over `duration` after a one-second warm-up.
 public enum AMQPBench {
@@ -37,8 +33,8 @@ public enum AMQPBench {
             if options.showsProgress, ContinuousClock.now >= nextProgress {
                 nextProgress = nextProgress + .seconds(1)
                 let now = load.tally
-                progress(
-                    "bench \(Int((ContinuousClock.now - start).components.seconds))s: prompts done \(now.promptsCompleted - before.promptsCompleted), "
+                StandardError.write(
+                    line: "bench \(Int((ContinuousClock.now - start).components.seconds))s: prompts done \(now.promptsCompleted - before.promptsCompleted), "
                         + "messages +\(now.messages - lastMessages), failed \(now.promptsFailed)")
                 lastMessages = now.messages
             }
@@ -54,13 +50,9 @@ public enum AMQPBench {
         let final = load.tally
         load.shutdown()
         return AMQPBenchReport(
-            options: options, window: elapsed, before: before, after: after, final: final, unfinished: load.inFlight,
+            options: options, window: elapsed, before: before, after: after, final: final,
+            firstToken: load.firstTokenLatencies, unfinished: load.inFlight,
             target: sampler?.sample, benchCPU: ownCPU, machine: .current())
-    }
-
-    private static func progress(_ line: String) {
-        let bytes = Array((line + "\n").utf8)
-        _ = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
     }
 }
 
@@ -73,6 +65,8 @@ struct AMQPBenchError: Error, CustomStringConvertible {
 protocol AMQPLoad: AnyObject, Sendable {
     var isOpen: Bool { get }
     var tally: AMQPBenchTally { get }
+    /// Prompt published to first delta consumed, microseconds.
+    var firstTokenLatencies: HdrHistogram { get }
     var inFlight: Int { get }
     func begin() throws
     func fill()
@@ -88,4 +82,5 @@ extension AMQPPromptLoad: AMQPLoad {
 
 extension AMQPCeilingLoad: AMQPLoad {
     var inFlight: Int { 0 }
+    var firstTokenLatencies: HdrHistogram { HdrHistogram() }
 }

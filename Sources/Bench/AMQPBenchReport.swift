@@ -27,7 +27,7 @@ public struct AMQPBenchReport: Sendable {
 
     init(
         options: AMQPBenchOptions, window: Duration, before: AMQPBenchTally, after: AMQPBenchTally, final: AMQPBenchTally,
-        unfinished: Int, target: ProcessSample?, benchCPU: Duration?, machine: MachineInfo
+        firstToken: HdrHistogram, unfinished: Int, target: ProcessSample?, benchCPU: Duration?, machine: MachineInfo
     ) {
         url = options.url
         mode = options.mode
@@ -44,7 +44,7 @@ public struct AMQPBenchReport: Sendable {
         lostTokens = final.lostTokens
         duplicates = final.duplicates
         outOfOrder = final.outOfOrder
-        firstToken = Percentiles(final.firstTokenLatencies)
+        self.firstToken = Percentiles(firstToken)
         failures = final.failures.sorted { $0.value > $1.value }.prefix(8).map { ($0.key, $0.value) }
         self.target = target
         targetCPUPercent = target?.cpuTime.map { $0.seconds / seconds * 100 }
@@ -74,9 +74,7 @@ public struct AMQPBenchReport: Sendable {
                 "  prompts   completed \(promptsCompleted), failed \(promptsFailed), unfinished \(unfinished); "
                     + "tokens lost \(lostTokens), duplicated \(duplicates), out of order \(outOfOrder)")
             if let first = firstToken {
-                lines.append(
-                    "  first token  p50 \(BenchReport.ms(first.p50))  p90 \(BenchReport.ms(first.p90))  "
-                        + "p99 \(BenchReport.ms(first.p99))  max \(BenchReport.ms(first.max))")
+                lines.append("  first token  \(first.text)")
             }
         }
         if let target {
@@ -112,12 +110,7 @@ public struct AMQPBenchReport: Sendable {
         }
         if let first = firstToken {
             writer.key("first_token_ms")
-            writer.beginObject()
-            for (key, value) in [("p50", first.p50), ("p90", first.p90), ("p99", first.p99), ("max", first.max)] {
-                writer.key(key)
-                writer.double(value.milliseconds)
-            }
-            writer.endObject()
+            first.write(to: &writer)
         }
         writer.key("target_peak_rss_bytes")
         if let peak = target?.peakResidentBytes { writer.int(peak) } else { writer.null() }

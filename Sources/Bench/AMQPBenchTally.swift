@@ -11,7 +11,6 @@ struct AMQPBenchTally: Sendable {
     var duplicates = 0
     /// A seq that skipped ahead or went back.
     var outOfOrder = 0
-    var firstTokenLatencies: [Duration] = []
     var failures: [String: Int] = [:]
 
     mutating func fail(_ reason: String) {

@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// `tokenbridge bench`: drives an OpenAI-compatible server (the bridge, or the mock directly)
 /// with concurrent streaming chat requests and measures what comes back.
 public enum Bench {
@@ -95,11 +91,8 @@ struct ProgressLine {
         if newTokens == 0, tally.inFlight > 0 { stallSeconds += 1 }
         guard enabled else { return }
         let seconds = Int((now - start).components.seconds)
-        let line =
-            "bench \(seconds)s: in flight \(tally.inFlight), completed \(tally.completed) (+\(newCompleted)), "
-            + "tokens +\(newTokens), errors \(tally.failed), lost \(tally.lostTokens)\n"
-        // write(2) directly: the C `stderr` global is shared mutable state to Swift 6.
-        let bytes = Array(line.utf8)
-        _ = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+        StandardError.write(
+            line: "bench \(seconds)s: in flight \(tally.inFlight), completed \(tally.completed) (+\(newCompleted)), "
+                + "tokens +\(newTokens), errors \(tally.failed), lost \(tally.lostTokens)")
     }
 }

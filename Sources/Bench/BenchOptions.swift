@@ -48,7 +48,5 @@ public struct BenchOptions: Sendable {
     }
 
     /// `{url}/chat/completions`, tolerating a trailing slash on the base URL.
-    var completionsURL: String {
-        (url.hasSuffix("/") ? String(url.dropLast()) : url) + "/chat/completions"
-    }
+    var completionsURL: String { BenchRequest.completionsURL(base: url) }
 }

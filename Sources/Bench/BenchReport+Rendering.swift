@@ -14,30 +14,20 @@ extension BenchReport {
         lines.append(
             "  rate      \(Self.fixed(streamsPerSecond, 1)) streams/s, \(Self.fixed(tokensPerSecond, 0)) tokens/s")
         if let ttft = timeToFirstToken {
-            lines.append(
-                "  TTFT      p50 \(Self.ms(ttft.p50))  p90 \(Self.ms(ttft.p90))  p99 \(Self.ms(ttft.p99))  "
-                    + "max \(Self.ms(ttft.max))  (\(ttft.count) streams)")
+            lines.append("  TTFT      \(ttft.text)  (\(ttft.count) streams)")
         } else {
             lines.append("  TTFT      no stream received a token")
         }
         if let latency = tokenLatency {
-            lines.append(
-                "  per token p50 \(Self.ms(latency.p50))  p90 \(Self.ms(latency.p90))  p99 \(Self.ms(latency.p99))  "
-                    + "max \(Self.ms(latency.max))  (model to client, \(latency.count) tokens)")
+            lines.append("  per token \(latency.text)  (model to client, \(latency.count) tokens)")
         }
         lines.append("  tokens    lost \(lostTokens), extra \(extraTokens), out of order \(outOfOrder)")
         lines.append("  stalls    \(stallSeconds) s with streams in flight and no token arriving")
         if let pid = targetPID {
-            lines.append("  pid \(pid)  \(targetText)")
+            lines.append("  pid \(pid)  \(Self.targetText(target, cpuPercent: targetCPUPercent))")
         }
         if let cpu = benchCPUPercent { lines.append("  bench     CPU \(Self.fixed(cpu, 0))% of one core") }
-        if !failures.isEmpty {
-            lines.append("  failures")
-            for failure in failures {
-                lines.append("    \(failure.count) x \(failure.message)")
-                if let example = failure.example { lines.append("      e.g. \(example)") }
-            }
-        }
+        lines += Self.failureLines(failures)
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -69,16 +59,79 @@ extension BenchReport {
         writer.key("token_latency_ms")
         Self.write(tokenLatency, to: &writer)
         Self.ints(&writer, [("out_of_order_tokens", outOfOrder)])
-        writeTarget(&writer)
+        Self.writeResources(
+            pid: targetPID, target: target, targetCPUPercent: targetCPUPercent, benchCPUPercent: benchCPUPercent,
+            failures: failures, machine: machine, to: &writer)
+        writer.endObject()
+        return writer.string + "\n"
+    }
+
+    // MARK: - Pieces
+
+    static func write(_ percentiles: Percentiles?, to writer: inout JSONWriter) {
+        guard let percentiles else { return writer.null() }
+        percentiles.write(to: &writer)
+    }
+
+    private var lengthText: String { Self.lengthText(length) }
+
+    static func lengthText(_ length: BenchOptions.Length) -> String {
+        switch length {
+        case .rounds(let rounds): return "\(rounds) rounds"
+        case .duration(let duration): return "for \(Self.fixed(duration.seconds, 1)) s"
+        }
+    }
+
+    static func targetText(_ target: ProcessSample?, cpuPercent: Double?) -> String {
+        guard let target else { return "not readable" }
+        let mb = { (bytes: Int?) in bytes.map { Self.fixed(Double($0) / 1_048_576, 1) + " MB" } ?? "?" }
+        let cpu = cpuPercent.map { ", CPU \(Self.fixed($0, 0))% of one core" } ?? ""
+        return "peak RSS (VmHWM) \(mb(target.peakResidentBytes)), RSS now \(mb(target.residentBytes)), "
+            + "max sampled \(mb(target.maxSampledResidentBytes))\(cpu)"
+    }
+
+    static func failureLines(_ failures: [FailureSummary]) -> [String] {
+        guard !failures.isEmpty else { return [] }
+        var lines = ["  failures"]
+        for failure in failures {
+            lines.append("    \(failure.count) x \(failure.message)")
+            if let example = failure.example { lines.append("      e.g. \(example)") }
+        }
+        return lines
+    }
+
+    /// `target`, `bench_cpu_percent`, `failures`, `machine`: what every HTTP-started run ends with.
+    static func writeResources(
+        pid: Int32?, target: ProcessSample?, targetCPUPercent: Double?, benchCPUPercent: Double?,
+        failures: [FailureSummary], machine: MachineInfo, to writer: inout JSONWriter
+    ) {
+        writer.key("target")
+        if let pid {
+            writer.beginObject()
+            ints(&writer, [("pid", Int(pid))])
+            let values: [(String, Int?)] = [
+                ("peak_rss_bytes", target?.peakResidentBytes), ("rss_bytes", target?.residentBytes),
+                ("max_sampled_rss_bytes", target?.maxSampledResidentBytes),
+            ]
+            for (name, value) in values {
+                writer.key(name)
+                if let value { writer.int(value) } else { writer.null() }
+            }
+            writer.key("cpu_percent")
+            if let cpu = targetCPUPercent { writer.double(rounded(cpu)) } else { writer.null() }
+            writer.endObject()
+        } else {
+            writer.null()
+        }
         writer.key("bench_cpu_percent")
-        if let cpu = benchCPUPercent { writer.double(Self.rounded(cpu)) } else { writer.null() }
+        if let cpu = benchCPUPercent { writer.double(rounded(cpu)) } else { writer.null() }
         writer.key("failures")
         writer.beginArray()
         for failure in failures {
             writer.beginObject()
             writer.key("message")
             writer.string(failure.message)
-            Self.ints(&writer, [("count", failure.count)])
+            ints(&writer, [("count", failure.count)])
             writer.key("example")
             if let example = failure.example { writer.string(example) } else { writer.null() }
             writer.endObject()
@@ -86,70 +139,20 @@ extension BenchReport {
         writer.endArray()
         writer.key("machine")
         writer.beginObject()
-        Self.ints(&writer, [("cores", machine.cores)])
+        ints(&writer, [("cores", machine.cores)])
         writer.key("cpu_model")
         writer.string(machine.cpuModel)
         writer.endObject()
-        writer.endObject()
-        return writer.string + "\n"
     }
 
-    // MARK: - Pieces
-
-    private static func write(_ percentiles: Percentiles?, to writer: inout JSONWriter) {
-        guard let percentiles else { return writer.null() }
-        writer.beginObject()
-        ints(&writer, [("count", percentiles.count)])
-        doubles(
-            &writer,
-            [
-                ("p50", percentiles.p50.milliseconds), ("p90", percentiles.p90.milliseconds),
-                ("p99", percentiles.p99.milliseconds), ("max", percentiles.max.milliseconds),
-            ])
-        writer.endObject()
-    }
-
-    private var lengthText: String {
-        switch length {
-        case .rounds(let rounds): return "\(rounds) rounds"
-        case .duration(let duration): return "for \(Self.fixed(duration.seconds, 1)) s"
-        }
-    }
-
-    private var targetText: String {
-        guard let target else { return "not readable" }
-        let mb = { (bytes: Int?) in bytes.map { Self.fixed(Double($0) / 1_048_576, 1) + " MB" } ?? "?" }
-        let cpu = targetCPUPercent.map { ", CPU \(Self.fixed($0, 0))% of one core" } ?? ""
-        return "peak RSS (VmHWM) \(mb(target.peakResidentBytes)), RSS now \(mb(target.residentBytes)), "
-            + "max sampled \(mb(target.maxSampledResidentBytes))\(cpu)"
-    }
-
-    private func writeTarget(_ writer: inout JSONWriter) {
-        writer.key("target")
-        guard let pid = targetPID else { return writer.null() }
-        writer.beginObject()
-        Self.ints(&writer, [("pid", Int(pid))])
-        let values: [(String, Int?)] = [
-            ("peak_rss_bytes", target?.peakResidentBytes), ("rss_bytes", target?.residentBytes),
-            ("max_sampled_rss_bytes", target?.maxSampledResidentBytes),
-        ]
-        for (name, value) in values {
-            writer.key(name)
-            if let value { writer.int(value) } else { writer.null() }
-        }
-        writer.key("cpu_percent")
-        if let cpu = targetCPUPercent { writer.double(Self.rounded(cpu)) } else { writer.null() }
-        writer.endObject()
-    }
-
-    private static func ints(_ writer: inout JSONWriter, _ pairs: [(String, Int)]) {
+    static func ints(_ writer: inout JSONWriter, _ pairs: [(String, Int)]) {
         for (name, value) in pairs {
             writer.key(name)
             writer.int(value)
         }
     }
 
-    private static func doubles(_ writer: inout JSONWriter, _ pairs: [(String, Double)]) {
+    static func doubles(_ writer: inout JSONWriter, _ pairs: [(String, Double)]) {
         for (name, value) in pairs {
             writer.key(name)
             writer.double(rounded(value))
@@ -157,7 +160,7 @@ extension BenchReport {
     }
 
     /// Microsecond precision is all a millisecond figure here can claim; it also keeps the JSON short.
-    private static func rounded(_ value: Double) -> Double {
+    static func rounded(_ value: Double) -> Double {
         (value * 1000).rounded() / 1000
     }
 

@@ -58,7 +58,7 @@ public struct BenchReport: Sendable {
         streamsPerSecond = seconds > 0 ? Double(window.completed) / seconds : 0
         tokensPerSecond = seconds > 0 ? Double(window.tokens) / seconds : 0
         timeToFirstToken = Percentiles(tally.timeToFirstToken)
-        tokenLatency = Percentiles(tally.tokenLatencies.map { .microseconds(Int64($0)) })
+        tokenLatency = Percentiles(tally.tokenLatencies)
         outOfOrder = tally.outOfOrder
         self.stallSeconds = stallSeconds
         failures = Array(tally.failures.values.sorted { $0.count > $1.count }.prefix(Self.failureLimit))

@@ -15,9 +15,10 @@ struct BenchTally: Sendable {
     var deltas = 0
     /// Failures by cause: how often, and the first stream's specifics as an example.
     var failures: [String: FailureSummary] = [:]
-    var timeToFirstToken: [Duration] = []
+    /// Microseconds from request start to the first content delta, per stream.
+    var timeToFirstToken = HdrHistogram()
     /// Per stamped token, microseconds from the model to arrival.
-    var tokenLatencies: [UInt32] = []
+    var tokenLatencies = HdrHistogram()
     var outOfOrder = 0
     var lastEnd: ContinuousClock.Instant?
 
@@ -25,8 +26,8 @@ struct BenchTally: Sendable {
         inFlight -= 1
         deltas += outcome.deltas
         lastEnd = now
-        if let ttft = outcome.timeToFirstToken { timeToFirstToken.append(ttft) }
-        tokenLatencies += outcome.tokenLatencies
+        if let ttft = outcome.timeToFirstToken { timeToFirstToken.record(ttft) }
+        for latency in outcome.tokenLatencies { tokenLatencies.record(Int64(latency)) }
         outOfOrder += outcome.outOfOrder
         lostTokens += outcome.lostTokens(expected: expectedTokens)
         extraTokens += outcome.extraTokens(expected: expectedTokens)

@@ -22,12 +22,15 @@ public struct FanoutOptions: Sendable {
     /// never charges the bridge that. Costs one core.
     public var busyPoll: Bool
     public var timeout: Duration
+    /// A line on stderr once per second while the publications come in.
+    public var showsProgress: Bool
 
     public init(
         url: String, streams: Int, subscribersPerStream: Int, tokens: Int, rate: Double, idleConnections: Int? = nil,
-        pid: Int32? = nil, busyPoll: Bool = false, timeout: Duration = .seconds(120)
+        pid: Int32? = nil, busyPoll: Bool = false, timeout: Duration = .seconds(120), showsProgress: Bool = true
     ) {
         self.busyPoll = busyPoll
+        self.showsProgress = showsProgress
         self.url = url
         self.streams = streams
         self.subscribersPerStream = subscribersPerStream
@@ -74,8 +77,10 @@ public enum FanoutBench {
             }
             try await group.waitForAll()
         }
+        var progress = FanoutProgress(start: started, enabled: options.showsProgress)
         try await waitUntil(deadline: started + options.timeout) {
-            fleet.finished.load(ordering: .relaxed) + fleet.closed.load(ordering: .relaxed) >= channels.count
+            progress.update(fleet: fleet, connections: channels.count)
+            return fleet.finished.load(ordering: .relaxed) + fleet.closed.load(ordering: .relaxed) >= channels.count
         }
         fleet.stop()
         report.fill(from: fleet)
@@ -93,7 +98,7 @@ public enum FanoutBench {
         mock["stamp"] = .bool(true)
         let body: JSONValue = ["uid": .string(uid), "messages": [["role": "user", "content": "fan-out"]], "mock": .object(mock)]
         let request = CurlRequest(
-            url: (options.url.hasSuffix("/") ? String(options.url.dropLast()) : options.url) + "/chat/completions", method: "POST",
+            url: BenchRequest.completionsURL(base: options.url), method: "POST",
             headers: [("Content-Type", "application/json")], body: body.jsonBytes, totalTimeout: options.timeout)
         let response = try await curl.perform(request)
         guard response.status == 200 else {
@@ -130,6 +135,32 @@ public enum FanoutBench {
     }
 }
 
+/// The fan-out run's once-per-second line on stderr.
+struct FanoutProgress {
+    let start: ContinuousClock.Instant
+    let enabled: Bool
+    private var next: ContinuousClock.Instant
+    private var lastReceived = 0
+
+    init(start: ContinuousClock.Instant, enabled: Bool) {
+        self.start = start
+        self.enabled = enabled
+        next = start + .seconds(1)
+    }
+
+    mutating func update(fleet: WebSocketFleet, connections: Int) {
+        let now = ContinuousClock.now
+        guard enabled, now >= next else { return }
+        next = now + .seconds(1)
+        let received = fleet.received.load(ordering: .relaxed)
+        StandardError.write(
+            line: "bench \(Int((now - start).components.seconds))s: publications +\(received - lastReceived), "
+                + "subscribers finished \(fleet.finished.load(ordering: .relaxed)) of \(connections), "
+                + "closed by the server \(fleet.closed.load(ordering: .relaxed))")
+        lastReceived = received
+    }
+}
+
 /// What a fan-out run measured.
 public struct FanoutReport: Sendable {
     public var streams: Int
@@ -163,7 +194,7 @@ public struct FanoutReport: Sendable {
         // From the model sending the first token to the last arrival anywhere.
         let span = Double(fleet.lastAt &- fleet.firstSentAt) / 1e9
         deliveredPerSecond = span > 0 ? Double(delivered) / span : 0
-        latency = Percentiles(fleet.latencies.map { .microseconds(Int64($0)) })
+        latency = Percentiles(fleet.latency)
         let totals = fleet.totals
         lost = totals.lost
         duplicated = totals.duplicated
@@ -180,10 +211,7 @@ public struct FanoutReport: Sendable {
             lines.append("  load      \(streams) stream(s) x \(subscribersPerStream) subscriber(s), \(tokens) tokens at \(rate == 0 ? "unlimited rate" : "\(rate)/s")"
                     + (busyPoll ? ", busy-polling client" : ""))
             lines.append("  delivered \(delivered) publications, \(BenchReport.fixed(deliveredPerSecond, 0))/s")
-            if let latency {
-                lines.append(
-                    "  latency   p50 \(BenchReport.ms(latency.p50))  p90 \(BenchReport.ms(latency.p90))  p99 \(BenchReport.ms(latency.p99))  max \(BenchReport.ms(latency.max))")
-            }
+            if let latency { lines.append("  latency   \(latency.text)") }
             lines.append("  checks    lost \(lost), duplicated \(duplicated), closed by the server \(closedByServer)")
         }
         if let rss = bridgeRSS { lines.append("  bridge    RSS \(BenchReport.fixed(Double(rss) / 1_048_576, 1)) MB" + (bridgeCPUSeconds.map { ", CPU \(BenchReport.fixed($0, 2)) s" } ?? "")) }
@@ -205,12 +233,7 @@ public struct FanoutReport: Sendable {
         writer.double(deliveredPerSecond)
         if let latency {
             writer.key("latency_ms")
-            writer.beginObject()
-            for (key, value) in [("p50", latency.p50), ("p90", latency.p90), ("p99", latency.p99), ("max", latency.max)] {
-                writer.key(key)
-                writer.double(value.milliseconds)
-            }
-            writer.endObject()
+            latency.write(to: &writer)
         }
         writer.key("bridge_rss_bytes")
         if let rss = bridgeRSS { writer.int(rss) } else { writer.null() }

@@ -4,7 +4,7 @@ import Synchronization
 
 /// Keeps `streams` streaming chat requests in flight on one `CurlMultiLoop`: a new one starts as
 /// soon as one ends, until the run stops starting.
-final class LoadGenerator: Sendable {
+final class LoadGenerator: StreamProbeOwner {
     let options: BenchOptions
     let loop: CurlMultiLoop
     private let tally = Mutex(BenchTally())
@@ -39,13 +39,13 @@ final class LoadGenerator: Sendable {
 
     var tokensReceived: Int { tokens.load(ordering: .relaxed) }
 
-    /// The counters without the samples: taken ten times a second, it must not copy them (a copy
-    /// held while the loop thread appends would make that append copy the whole array).
+    /// The counters without the histograms: taken ten times a second, it must not share their
+    /// buffers (a copy held while the loop thread records would make that record copy them all).
     func snapshot() -> BenchTally {
         tally.withLock { tally in
             var copy = tally
-            copy.timeToFirstToken = []
-            copy.tokenLatencies = []
+            copy.timeToFirstToken = HdrHistogram()
+            copy.tokenLatencies = HdrHistogram()
             return copy
         }
     }
@@ -59,8 +59,12 @@ final class LoadGenerator: Sendable {
         tokens.add(count, ordering: .relaxed)
     }
 
+    var expectedTokens: Int { options.tokens }
+    var idleTimeout: Duration { options.idleTimeout }
+    var stampsTokens: Bool { options.stampsTokens }
+
     /// Called on the loop thread when a transfer ends; starts its replacement.
-    func streamEnded(_ outcome: StreamOutcome) {
+    func streamEnded(_ outcome: StreamOutcome, probe: StreamProbe) {
         let startsAnother = tally.withLock { tally -> Bool in
             tally.record(outcome, expectedTokens: options.tokens, at: .now)
             return tally.mayStart(options)
@@ -80,9 +84,9 @@ final class LoadGenerator: Sendable {
         guard let number else { return }
         let request = CurlRequest(
             url: options.completionsURL, method: "POST",
-            headers: [(name: "Content-Type", value: "application/json"), (name: "Accept", value: "text/event-stream")],
+            headers: BenchRequest.streamingHeaders,
             body: requestBody(number: number), connectTimeout: .seconds(10))
-        let probe = StreamProbe(generator: self, startedAt: .now)
+        let probe = StreamProbe(owner: self, startedAt: .now)
         let id = loop.start(request, delegate: probe)
         // Covers the wait for the first byte; each body chunk then pushes it forward.
         loop.setDeadline(id, .now + options.idleTimeout, reason: "no response")
@@ -102,15 +106,7 @@ final class LoadGenerator: Sendable {
             writer.key("mock")
             writer.raw(Array(#"{"stamp":true}"#.utf8))
         }
-        writer.key("messages")
-        writer.beginArray()
-        writer.beginObject()
-        writer.key("role")
-        writer.string("user")
-        writer.key("content")
-        writer.string("bench \(runTag) stream \(number): tell me about rivers")
-        writer.endObject()
-        writer.endArray()
+        writer.userMessages("bench \(runTag) stream \(number): tell me about rivers")
         writer.endObject()
         return writer.bytes
     }

@@ -4,6 +4,20 @@ import Dispatch
 import OpenAIWire
 import Synchronization
 
+/// What a `StreamProbe` reads its settings from and reports to: the load that started its stream.
+protocol StreamProbeOwner: AnyObject, Sendable {
+    var loop: CurlMultiLoop { get }
+    /// Content deltas a complete stream carries.
+    var expectedTokens: Int { get }
+    var idleTimeout: Duration { get }
+    var stampsTokens: Bool { get }
+    /// The run aborted what was left (a `.shutdown` error then means "stalled").
+    var isDrainExpired: Bool { get }
+    func countTokens(_ count: Int)
+    /// On the loop thread, once the transfer ended.
+    func streamEnded(_ outcome: StreamOutcome, probe: StreamProbe)
+}
+
 /// One benchmark stream: the transfer's delegate, decoding the SSE body as any OpenAI client would
 /// and noting when each content delta arrives.
 final class StreamProbe: CurlTransferDelegate {
@@ -19,15 +33,18 @@ final class StreamProbe: CurlTransferDelegate {
     /// Error bodies are reported, not stored: this much is enough to say what went wrong.
     private static let errorBodyLimit = 300
 
-    private let generator: LoadGenerator
+    private let owner: any StreamProbeOwner
     private let startedAt: ContinuousClock.Instant
+    /// The stream id the request asked for, when it asked for one.
+    let uid: String?
     // Only the loop thread touches the state once the transfer started; the lock is uncontended
     // and keeps the class honestly Sendable.
     private let state = Mutex(State())
 
-    init(generator: LoadGenerator, startedAt: ContinuousClock.Instant) {
-        self.generator = generator
+    init(owner: any StreamProbeOwner, startedAt: ContinuousClock.Instant, uid: String? = nil) {
+        self.owner = owner
         self.startedAt = startedAt
+        self.uid = uid
     }
 
     func curlTransfer(_ id: CurlTransferID, didReceiveHead status: Int, headers: [(name: String, value: String)]) {
@@ -49,14 +66,14 @@ final class StreamProbe: CurlTransferDelegate {
                 state.errorBody.append(contentsOf: body.prefix(max(0, room)))
                 return (0, false)
             }
-            return Self.decode(body, into: &state, at: now, since: startedAt, stamping: generator.options.stampsTokens)
+            return Self.decode(body, into: &state, at: now, since: startedAt, stamping: owner.stampsTokens)
         }
         if broken {
-            generator.loop.cancel(id)
+            owner.loop.cancel(id)
             return
         }
-        if newDeltas > 0 { generator.countTokens(newDeltas) }
-        generator.loop.setDeadline(id, now + generator.options.idleTimeout, reason: "idle")
+        if newDeltas > 0 { owner.countTokens(newDeltas) }
+        owner.loop.setDeadline(id, now + owner.idleTimeout, reason: "idle")
     }
 
     func curlTransfer(_ id: CurlTransferID, didCompleteWith error: CurlError?) {
@@ -66,8 +83,8 @@ final class StreamProbe: CurlTransferDelegate {
             outcome.elapsed = end - startedAt
             if outcome.failure == nil {
                 outcome.failure = Self.failure(
-                    of: outcome, error: error, errorBody: state.errorBody, generator: generator)
-                outcome.stalled = generator.isDrainExpired && error?.kind == .shutdown
+                    of: outcome, error: error, errorBody: state.errorBody, owner: owner)
+                outcome.stalled = owner.isDrainExpired && error?.kind == .shutdown
             }
             if outcome.failure != nil {
                 var parts: [String] = []
@@ -78,24 +95,24 @@ final class StreamProbe: CurlTransferDelegate {
             }
             return outcome
         }
-        generator.streamEnded(outcome)
+        owner.streamEnded(outcome, probe: self)
     }
 
     /// Why the stream counts as failed (nil when it does not). Short and stable, so that failures
     /// group by cause; specifics (curl's text, stream id, progress) go to the outcome's `detail`.
     private static func failure(
-        of outcome: StreamOutcome, error: CurlError?, errorBody: [UInt8], generator: LoadGenerator
+        of outcome: StreamOutcome, error: CurlError?, errorBody: [UInt8], owner: any StreamProbeOwner
     ) -> String? {
         if let error {
             // The run aborts what is left when the drain time runs out (a loop shutdown).
-            if generator.isDrainExpired && error.kind == .shutdown {
+            if owner.isDrainExpired && error.kind == .shutdown {
                 return "stalled: still in flight when the drain time ran out"
             }
             return "\(error.kind)" + (error.curlCode.map { " (curl code \($0))" } ?? "")
         }
         guard let status = outcome.status else { return "no response head" }
         if status != 200 { return "HTTP \(status): \(String(decoding: errorBody, as: UTF8.self))" }
-        if outcome.isIncomplete(expected: generator.options.tokens) {
+        if outcome.isIncomplete(expected: owner.expectedTokens) {
             return "incomplete: the response ended without [DONE] or with the wrong number of deltas"
         }
         return nil

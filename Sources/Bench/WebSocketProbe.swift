@@ -1,33 +1,61 @@
-import Glibc
-
 /// One benchmark WebSocket connection speaking just enough of Centrifugo's protocol: connect,
-/// subscribe to a channel, answer pings, and check every publication it gets (offsets in order,
-/// the stamped send time of each token for latency).
+/// subscribe to a channel (and later to another, one stream after another), answer pings, and
+/// check every publication it gets (offsets once each, in order; the stamped send time of each
+/// token for latency). Owned by the fleet's thread.
 final class WebSocketProbe {
     enum Phase {
         case handshaking
         case connecting
+        /// Connected, subscribed to nothing yet.
+        case idle
         case subscribing
         case ready
         case closed
     }
 
+    /// What the fleet hears from a probe after feeding it input.
+    enum Event {
+        case connected
+        case subscribed
+        case refused(String)
+        /// The current stream's terminal event arrived.
+        case finished
+    }
+
     let fd: Int32
-    let channel: String
+    private(set) var channel: String?
     var phase = Phase.handshaking
     var input: [UInt8] = []
     var output: [UInt8] = []
-    /// The next offset expected on the channel.
-    var nextOffset: UInt64 = 1
-    var received = 0
-    var lost = 0
-    var duplicated = 0
-    var finished = false
+    private(set) var events: [Event] = []
+    /// The current subscription's stream, from the subscribe on.
+    private(set) var observation = StreamObservation(at: 0)
+    /// Over every subscription: publications received, and the losses and repeats of those ended.
+    private(set) var received = 0
+    private var pastGaps = 0
+    private var pastDuplicates = 0
     var closeCode: UInt16?
 
-    init(fd: Int32, channel: String) {
+    private var nextCommandID: UInt32 = 1
+    private var subscribeID: UInt32?
+    /// `{"push":{"channel":"<channel>",`: a push for another channel (one left behind) is not this stream's.
+    private var pushPrefix: [UInt8] = []
+
+    init(fd: Int32, channel: String?) {
         self.fd = fd
         self.channel = channel
+    }
+
+    var finished: Bool { observation.terminal != nil }
+    /// Between a subscribe and the end of that stream (its terminal event, or `detach`).
+    private(set) var observing = false
+    /// Seqs missing below the highest seen, over every subscription.
+    var lost: Int { pastGaps + observation.check.gaps }
+    var duplicated: Int { pastDuplicates + observation.check.duplicated }
+
+    func takeEvents() -> [Event] {
+        defer { events.removeAll(keepingCapacity: true) }
+        return events
     }
 
     // MARK: - Writing
@@ -37,6 +65,52 @@ final class WebSocketProbe {
             "GET \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
         output += Array(request.utf8)
+    }
+
+    /// Subscribes to `channel` (leaving the previous one) and starts a new observation; the reply
+    /// comes as `.subscribed` or `.refused`.
+    func subscribe(to channel: String, at now: UInt64) {
+        guard phase == .idle || phase == .ready || phase == .subscribing else {
+            events.append(.refused(phase == .closed ? "the connection was closed (\(closeCode ?? 1006))" : "not connected yet"))
+            return
+        }
+        if let previous = self.channel, phase != .idle {
+            queueCommand(#""unsubscribe":{"channel":"\#(previous)"}"#)
+        }
+        endObservation(at: now)
+        self.channel = channel
+        sendSubscribe()
+    }
+
+    /// Stops counting what the current channel sends (it stays subscribed until the next
+    /// `subscribe`): the stream was given up, and a late push of it must not start a new count.
+    func detach(at now: UInt64) {
+        observing = false
+        pushPrefix = []
+        endObservation(at: now)
+    }
+
+    /// Closes the books on the current stream (its gaps and repeats join the totals).
+    private func endObservation(at now: UInt64) {
+        pastGaps += observation.check.gaps
+        pastDuplicates += observation.check.duplicated
+        observation = StreamObservation(at: now)
+    }
+
+    private func sendSubscribe() {
+        guard let channel else { return }
+        pushPrefix = Array(#"{"push":{"channel":"\#(channel)","#.utf8)
+        subscribeID = queueCommand(#""subscribe":{"channel":"\#(channel)"}"#)
+        phase = .subscribing
+        observing = true
+    }
+
+    @discardableResult
+    private func queueCommand(_ body: String) -> UInt32 {
+        let id = nextCommandID
+        nextCommandID += 1
+        queueText(#"{"id":\#(id),\#(body)}"#)
+        return id
     }
 
     /// A masked text frame (clients must mask); the mask is fixed, which is allowed for a benchmark.
@@ -61,7 +135,7 @@ final class WebSocketProbe {
     /// token's send time (uptime nanoseconds).
     func process(now: UInt64, onToken: (UInt64) -> Void) {
         if phase == .handshaking {
-            guard let end = Self.find([13, 10, 13, 10], in: input, from: 0) else { return }
+            guard let end = ByteScan.find([13, 10, 13, 10], in: input, from: 0) else { return }
             let head = String(decoding: input[..<end], as: UTF8.self)
             input.removeFirst(end + 4)
             guard head.hasPrefix("HTTP/1.1 101") else {
@@ -69,7 +143,7 @@ final class WebSocketProbe {
                 return
             }
             phase = .connecting
-            queueText(#"{"id":1,"connect":{"name":"bench"}}"#)
+            queueCommand(#""connect":{"name":"bench"}"#)
         }
         var offset = 0
         while let (opcode, payload, next) = Self.frame(in: input, at: offset) {
@@ -99,48 +173,69 @@ final class WebSocketProbe {
         }
     }
 
-    private static let pushMarker = Array(#"{"push""#.utf8)
+    private static let idMarker = Array(#"{"id":"#.utf8)
+    private static let errorMarker = Array(#""error":"#.utf8)
     private static let offsetMarker = Array(#""offset":"#.utf8)
-    private static let stampMarker = Array(#""text":"<"#.utf8)
-    private static let doneMarker = Array(#""done":true"#.utf8)
     private static let fromMarker = Array(#""seq_from":"#.utf8)
+    private static let deltaMarker = Array(#""type":"delta""#.utf8)
+    private static let doneMarker = Array(#""done":true"#.utf8)
+    private static let terminalMarkers = [("error", Array(#""type":"error""#.utf8)), ("cancelled", Array(#""type":"cancelled""#.utf8))]
 
     private func handleLine(_ line: ArraySlice<UInt8>, now: UInt64, onToken: (UInt64) -> Void) {
         if line.count == 2, line.first == UInt8(ascii: "{") {
             queueText("{}")  // a ping: the pong
             return
         }
-        guard line.starts(with: Self.pushMarker) else {
-            switch phase {
-            case .connecting:
-                phase = .subscribing
-                queueText(#"{"id":2,"subscribe":{"channel":"\#(channel)"}}"#)
-            case .subscribing:
-                phase = .ready
-            default:
-                break
-            }
+        if line.starts(with: Self.idMarker) {
+            handleReply(Array(line))
             return
         }
-        let bytes = Array(line)
-        guard let offsetAt = Self.find(Self.offsetMarker, in: bytes, from: 0) else { return }
-        let offset = Self.number(in: bytes, at: offsetAt + Self.offsetMarker.count)
+        guard !pushPrefix.isEmpty, line.starts(with: pushPrefix) else { return }
+        handlePublication(Array(line), now: now, onToken: onToken)
+    }
+
+    private func handleReply(_ bytes: [UInt8]) {
+        let id = UInt32(clamping: ByteScan.number(in: bytes, at: Self.idMarker.count))
+        switch phase {
+        case .connecting where id == 1:
+            if channel != nil {
+                sendSubscribe()
+            } else {
+                phase = .idle
+            }
+            events.append(.connected)
+        case .subscribing where id == subscribeID:
+            if ByteScan.contains(Self.errorMarker, in: bytes) {
+                phase = .idle
+                observing = false
+                events.append(.refused("subscribe refused: \(String(decoding: bytes.prefix(200), as: UTF8.self))"))
+            } else {
+                phase = .ready
+                events.append(.subscribed)
+            }
+        default:
+            break  // an unsubscribe's answer
+        }
+    }
+
+    private func handlePublication(_ bytes: [UInt8], now: UInt64, onToken: (UInt64) -> Void) {
+        guard let offset = ByteScan.number(after: Self.offsetMarker, in: bytes) else { return }
         received += 1
-        // A merged publication (a slow reader's) covers seqs from seq_from: not a gap.
-        let from = Self.find(Self.fromMarker, in: bytes, from: 0).map { Self.number(in: bytes, at: $0 + Self.fromMarker.count) } ?? offset
-        if offset < nextOffset {
-            duplicated += 1
-        } else {
-            if from > nextOffset { lost += Int(from - nextOffset) }
-            nextOffset = offset + 1
-        }
-        var search = 0
-        while let stampAt = Self.find(Self.stampMarker, in: bytes, from: search) {
-            let sent = Self.number(in: bytes, at: stampAt + Self.stampMarker.count)
+        // A merged publication (a slow reader's) covers seqs from seq_from to its offset.
+        let from = ByteScan.number(after: Self.fromMarker, in: bytes) ?? offset
+        let terminal =
+            ByteScan.contains(Self.doneMarker, in: bytes)
+            ? (Self.terminalMarkers.first { ByteScan.contains($0.1, in: bytes) }?.0 ?? "done") : nil
+        let wasFinished = finished
+        observation.note(
+            from: from, to: offset, isDelta: ByteScan.contains(Self.deltaMarker, in: bytes), terminal: terminal, at: now)
+        TokenStamps.scanEvent(bytes) { sent in
             if sent > 0, sent <= now { onToken(sent) }
-            search = stampAt + Self.stampMarker.count
         }
-        if Self.find(Self.doneMarker, in: bytes, from: 0) != nil { finished = true }
+        if !wasFinished, finished {
+            observing = false
+            events.append(.finished)
+        }
     }
 
     // MARK: - Scanning
@@ -163,33 +258,5 @@ final class WebSocketProbe {
         guard buffer.count - offset - header >= length else { return nil }
         let start = offset + header
         return (opcode, buffer[start..<start + length], start + length)
-    }
-
-    static func find(_ needle: [UInt8], in haystack: [UInt8], from: Int) -> Int? {
-        guard let first = needle.first, haystack.count >= needle.count else { return nil }
-        var index = from
-        let last = haystack.count - needle.count
-        while index <= last {
-            if haystack[index] == first {
-                var matched = true
-                for k in 1..<needle.count where haystack[index + k] != needle[k] {
-                    matched = false
-                    break
-                }
-                if matched { return index }
-            }
-            index += 1
-        }
-        return nil
-    }
-
-    static func number(in bytes: [UInt8], at start: Int) -> UInt64 {
-        var value: UInt64 = 0
-        var index = start
-        while index < bytes.count, bytes[index] >= 48, bytes[index] <= 57 {
-            value = value &* 10 &+ UInt64(bytes[index] - 48)
-            index += 1
-        }
-        return value
     }
 }

@@ -7,15 +7,22 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench",
         abstract: "Keep N streaming chat requests in flight against a server and measure them.",
         discussion: """
-            Every stream asks for --tokens tokens and must receive exactly that many content deltas
-            and then [DONE]; anything else is reported as lost, extra or incomplete. Rates are
-            measured over --duration (or until the last of --rounds ends). Run it against the bridge
-            and against `tokenbridge mock-llm` directly to see what the bridge costs. The exit status
+            Every stream asks for --tokens tokens and must receive exactly that many content deltas \
+            and then [DONE]; anything else is reported as lost, extra or incomplete. Rates are \
+            measured over --duration (or until the last of --rounds ends). Run it against the bridge \
+            and against `tokenbridge mock-llm` directly to see what the bridge costs. The exit status \
             is 1 when any stream failed or lost tokens.
 
-            With --ingress amqp it publishes prompts to the bridge's queue (--amqp-url, --queue) and
-            reads the answers as a queue consumer; --amqp-mode broker-ceiling and queue-ceiling measure what the
+            With --ingress amqp it publishes prompts to the bridge's queue (--amqp-url, --queue) and \
+            reads the answers as a queue consumer; --amqp-mode broker-ceiling and queue-ceiling measure what the \
             broker alone carries for answer-shaped messages, for the ratio.
+
+            With --egress ws the streams' channel subscribers read them (--subscribers per stream); \
+            with --egress amqp each stream is submitted with "sinks": ["rabbitmq"] and read from its \
+            response_<uid> queue on --amqp-url; with --egress all every stream is read at once on its \
+            SSE response, by --subscribers channel subscribers and from its response queue, with one \
+            line per egress. These need the simulated model (each token is stamped with its send \
+            time) and, for amqp, a bridge with RabbitMQ (--spawn passes --amqp-url to the one it starts).
             """)
 
     enum Ingress: String, ExpressibleByArgument {
@@ -26,10 +33,10 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "http (SSE streams) or amqp (prompts through RabbitMQ).")
     var ingress = Ingress.http
 
-    @Option(name: .long, help: "Broker URL for --ingress amqp.")
+    @Option(name: .long, help: "Broker URL for --ingress amqp and --egress amqp/all (and for the bridge --spawn starts then).")
     var amqpURL = "amqp://guest:guest@127.0.0.1:5672/"
 
-    @Option(name: .long, help: "The bridge's prompt queue, for --ingress amqp.")
+    @Option(name: .long, help: "The bridge's prompt queue, for --ingress amqp (and the one a bridge --spawn starts with RabbitMQ consumes).")
     var queue = "chat_incoming"
 
     @Option(name: .long, help: "response-queues (chatgpt-queue's response_<uid>), reply-to, broker-ceiling or queue-ceiling.")
@@ -38,21 +45,27 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Broker ceiling with transient messages (the bridge's default is persistent).")
     var transient = false
 
-    @Option(name: .long, help: "Connections the AMQP bench reads answers on.")
+    @Option(name: .long, help: "Connections the AMQP bench reads answers on (--ingress amqp, --egress amqp/all).")
     var amqpConnections = 4
 
-    enum Egress: String, ExpressibleByArgument {
+    enum EgressChoice: String, ExpressibleByArgument {
         case sse
         case ws
+        case amqp
+        case all
     }
 
-    @Option(name: .long, help: "sse (the HTTP caller's stream) or ws (subscribers of the channel server, fan-out).")
-    var egress = Egress.sse
+    @Option(
+        name: .long,
+        help: "sse (the HTTP caller's stream), ws (channel subscribers, fan-out), amqp (response_<uid> queues) or all (every stream on all three at once).")
+    var egress: EgressChoice?
 
-    @Option(name: .long, help: "WebSocket subscribers per stream, for --egress ws.")
+    @Option(name: .long, help: "WebSocket subscribers per stream, for --egress ws and all.")
     var subscribers = 1
 
-    @Option(name: .long, help: "Tokens per second per stream for --egress ws (0 = unlimited); the bridge must run the simulated model.")
+    @Option(
+        name: .long,
+        help: "Tokens per second per stream (0 = unlimited): the spawned mock's pace, and each request's for --egress ws, amqp and all (the simulated model).")
     var rate: Double = 0
 
     @Option(name: .long, help: "With --egress ws: open this many idle connections and report the bridge's memory per connection (needs --pid).")
@@ -108,6 +121,17 @@ struct BenchCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard streams >= 1 else { throw ValidationError("--streams must be at least 1") }
+        guard subscribers >= 1 else { throw ValidationError("--subscribers must be at least 1") }
+        guard rate >= 0, rate.isFinite else { throw ValidationError("--rate must be 0 (unlimited) or more") }
+        if ingress == .amqp, let egress, egress != .amqp {
+            throw ValidationError("--ingress amqp reads its answers from the queues: --egress \(egress.rawValue) does not apply")
+        }
+        if baseline, ingress == .amqp {
+            throw ValidationError("--baseline runs the load straight against the model server over HTTP: not with --ingress amqp")
+        }
+        if baseline, egress == .ws {
+            throw ValidationError("--baseline is for --egress sse, amqp and all (the ws fan-out bench has no direct counterpart)")
+        }
         guard tokens >= 1 else { throw ValidationError("--tokens must be at least 1") }
         if let rounds, rounds < 1 { throw ValidationError("--rounds must be at least 1") }
         if rounds != nil, duration != nil { throw ValidationError("give --rounds or --duration, not both") }
@@ -121,27 +145,53 @@ struct BenchCommand: AsyncParsableCommand {
             try await runAMQP()
             return
         }
-        if egress == .ws {
-            let options = FanoutOptions(
-                url: url, streams: streams, subscribersPerStream: subscribers, tokens: tokens, rate: rate,
-                idleConnections: idleConnections, pid: pid, busyPoll: busyPoll)
-            let report = try await FanoutBench.run(options)
-            print(json ? report.json : report.text, terminator: "")
-            if !report.isClean { throw ExitCode(1) }
-            return
+        switch egress ?? .sse {
+        case .sse: try await runSSE()
+        case .ws: try await runFanout()
+        case .amqp: try await runEgresses([.amqp])
+        case .all: try await runEgresses([.sse, .ws, .amqp])
         }
-        let length: BenchOptions.Length =
-            if let rounds { .rounds(rounds) } else {
-                .duration(try Self.parseDuration(duration ?? "10s", option: "--duration"))
-            }
-        let spawned = spawn ? try await SpawnedBridge.start(rate: rate, streams: streams) : nil
-        defer { spawned?.stop() }
+    }
+
+    private var length: BenchOptions.Length {
+        get throws {
+            if let rounds { return .rounds(rounds) }
+            return .duration(try Self.parseDuration(duration ?? "10s", option: "--duration"))
+        }
+    }
+
+    /// The spawned servers, when --spawn; with a broker for the modes that read response queues.
+    private func spawnIfAsked(broker: Bool) async throws -> SpawnedBridge? {
+        guard spawn else { return nil }
+        // Before starting anything: the spawned bridge would only say so after its retries.
+        if broker { try await BrokerCheck.reach(amqpURL) }
+        return try await SpawnedBridge.start(
+            rate: rate, tokens: tokens, streams: streams,
+            rabbitMQ: broker ? SpawnedBridge.RabbitMQ(url: amqpURL, queue: queue) : nil)
+    }
+
+    /// The SSE load's options (also the baseline's for the other egresses).
+    private func sseOptions(url: String, pid: Int32?) throws -> BenchOptions {
         var options = BenchOptions(
-            url: spawned?.bridgeURL ?? url, streams: streams, tokens: tokens, length: length, pid: spawned?.bridgePID ?? pid,
-            model: model, idleTimeout: try Self.parseDuration(idleTimeout, option: "--idle-timeout"),
-            drainTimeout: try Self.parseDuration(drainTimeout, option: "--drain-timeout"),
-            showsProgress: !quiet)
+            url: url, streams: streams, tokens: tokens, length: try length, pid: pid, model: model,
+            idleTimeout: try Self.parseDuration(idleTimeout, option: "--idle-timeout"),
+            drainTimeout: try Self.parseDuration(drainTimeout, option: "--drain-timeout"), showsProgress: !quiet)
         options.stampsTokens = stamp || spawn
+        return options
+    }
+
+    /// The same load straight against the model server, for `--baseline`.
+    private func runBaseline(spawned: SpawnedBridge?) async throws -> BenchReport {
+        guard let directURL = spawned?.mockURL ?? baselineURL else {
+            throw ValidationError("--baseline needs --spawn, or --baseline-url with the model server's /v1 URL")
+        }
+        return try await Bench.run(try sseOptions(url: directURL, pid: spawned?.mockPID))
+    }
+
+    private func runSSE() async throws {
+        let spawned = try await spawnIfAsked(broker: false)
+        defer { spawned?.stop() }
+        let options = try sseOptions(url: spawned?.bridgeURL ?? url, pid: spawned?.bridgePID ?? pid)
         guard baseline else {
             let report = try await Bench.run(options)
             print(json ? report.json : report.text, terminator: "")
@@ -149,17 +199,41 @@ struct BenchCommand: AsyncParsableCommand {
             if !report.isClean { throw ExitCode(1) }
             return
         }
-        guard let directURL = spawned?.mockURL ?? baselineURL else {
-            throw ValidationError("--baseline needs --spawn, or --baseline-url with the model server's /v1 URL")
-        }
         // The baseline first: the model server alone, then the same load through the bridge.
-        var directOptions = options
-        directOptions.url = directURL
-        directOptions.pid = spawned?.mockPID
-        let direct = try await Bench.run(directOptions)
-        options.showsProgress = !quiet
+        let direct = try await runBaseline(spawned: spawned)
         let through = try await Bench.run(options)
         let comparison = BaselineComparison(bridge: through, baseline: direct)
+        print(json ? comparison.json : comparison.text, terminator: "")
+        if !comparison.isClean { throw ExitCode(1) }
+    }
+
+    private func runFanout() async throws {
+        let spawned = try await spawnIfAsked(broker: false)
+        defer { spawned?.stop() }
+        let options = FanoutOptions(
+            url: spawned?.bridgeURL ?? url, streams: streams, subscribersPerStream: subscribers, tokens: tokens, rate: rate,
+            idleConnections: idleConnections, pid: spawned?.bridgePID ?? pid, busyPoll: busyPoll, showsProgress: !quiet)
+        let report = try await FanoutBench.run(options)
+        print(json ? report.json : report.text, terminator: "")
+        if !report.isClean { throw ExitCode(1) }
+    }
+
+    private func runEgresses(_ egresses: Set<Egress>) async throws {
+        let spawned = try await spawnIfAsked(broker: egresses.contains(.amqp))
+        defer { spawned?.stop() }
+        let options = EgressBenchOptions(
+            url: spawned?.bridgeURL ?? url, egresses: egresses, amqpURL: amqpURL, amqpConnections: amqpConnections,
+            streams: streams, tokens: tokens, subscribersPerStream: subscribers, rate: rate, length: try length,
+            pid: spawned?.bridgePID ?? pid, model: model, idleTimeout: try Self.parseDuration(idleTimeout, option: "--idle-timeout"),
+            drainTimeout: try Self.parseDuration(drainTimeout, option: "--drain-timeout"), showsProgress: !quiet, busyPoll: busyPoll)
+        let direct = baseline ? try await runBaseline(spawned: spawned) : nil
+        let report = try await EgressBench.run(options)
+        guard let direct else {
+            print(json ? report.json : report.text, terminator: "")
+            if !report.isClean { throw ExitCode(1) }
+            return
+        }
+        let comparison = BaselineComparison(bridge: report, baseline: direct)
         print(json ? comparison.json : comparison.text, terminator: "")
         if !comparison.isClean { throw ExitCode(1) }
     }
@@ -168,10 +242,14 @@ struct BenchCommand: AsyncParsableCommand {
         guard let mode = AMQPBenchOptions.Mode(rawValue: amqpMode) else {
             throw ValidationError("--amqp-mode must be response-queues, reply-to, broker-ceiling or queue-ceiling, not '\(amqpMode)'")
         }
+        let ceiling = mode == .brokerCeiling || mode == .queueCeiling
+        // A ceiling runs without a bridge: nothing to spawn for it.
+        let spawned = ceiling ? nil : try await spawnIfAsked(broker: true)
+        defer { spawned?.stop() }
         let options = AMQPBenchOptions(
             url: amqpURL, mode: mode, queue: queue, streams: streams, tokens: tokens,
-            duration: try Self.parseDuration(duration ?? "10s", option: "--duration"), pid: pid, persistent: !transient,
-            connections: amqpConnections, showsProgress: !quiet)
+            duration: try Self.parseDuration(duration ?? "10s", option: "--duration"), pid: spawned?.bridgePID ?? pid,
+            persistent: !transient, connections: amqpConnections, showsProgress: !quiet)
         let report = try await AMQPBench.run(options)
         print(json ? report.json : report.text, terminator: "")
         if !report.isClean { throw ExitCode(1) }

@@ -1,3 +1,5 @@
+import BridgeCore
+import Curl
 import Foundation
 import Glibc
 
@@ -15,10 +17,20 @@ struct SpawnedBridge {
         let description: String
     }
 
+    /// The broker the spawned bridge uses: its queue ingress consumes `queue`, and the
+    /// `rabbitmq` sink (which only a bridge with that ingress has) writes `response_<uid>`.
+    struct RabbitMQ {
+        var url: String
+        var queue: String
+    }
+
     /// - Parameters:
     ///   - rate: the mock's tokens per second per stream (0 = as fast as it goes).
+    ///   - tokens: the mock's answer length when a request does not say.
     ///   - streams: the load's concurrency, so the bridge admits it all.
-    static func start(rate: Double, streams: Int) async throws -> SpawnedBridge {
+    ///   - rabbitMQ: turns the bridge's queue ingress on, on this broker; the start then waits
+    ///     until the bridge reports the broker connection up.
+    static func start(rate: Double, tokens: Int, streams: Int, rabbitMQ: RabbitMQ? = nil) async throws -> SpawnedBridge {
         let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tokenbridge-bench-\(getpid())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -33,9 +45,16 @@ struct SpawnedBridge {
         let configPath = directory.appendingPathComponent("bridge.yaml")
         try config.write(to: configPath, atomically: true, encoding: .utf8)
         let mock = try launch(
-            executable, ["mock-llm", "--host", "127.0.0.1", "--port", "\(mockPort)", "--rate", "\(rate)", "--log-level", "warning"],
+            executable,
+            ["mock-llm", "--host", "127.0.0.1", "--port", "\(mockPort)", "--rate", "\(rate)", "--tokens", "\(tokens)", "--log-level", "warning"],
             log: directory.appendingPathComponent("mock-llm.log"))
-        let bridge = try launch(executable, ["serve", "--config", configPath.path], log: directory.appendingPathComponent("bridge.log"))
+        // The environment beats any file and any inherited RABBITMQ_URL: the bench's broker it is.
+        let broker: [String: String] =
+            rabbitMQ.map {
+                ["TOKENBRIDGE_INGRESS_RABBITMQ_ENABLED": "true", "TOKENBRIDGE_INGRESS_RABBITMQ_URL": $0.url, "TOKENBRIDGE_INGRESS_RABBITMQ_QUEUE": $0.queue]
+            } ?? [:]
+        let bridge = try launch(
+            executable, ["serve", "--config", configPath.path], log: directory.appendingPathComponent("bridge.log"), environment: broker)
         let spawned = SpawnedBridge(
             mockURL: "http://127.0.0.1:\(mockPort)/v1", bridgeURL: "http://127.0.0.1:\(bridgePort)/v1",
             mockPID: mock.processIdentifier, bridgePID: bridge.processIdentifier, processes: [bridge, mock], directory: directory)
@@ -46,7 +65,33 @@ struct SpawnedBridge {
                 throw SpawnError(description: "the spawned \(name) did not start listening on \(port):\n\(log.suffix(2000))")
             }
         }
+        if let rabbitMQ {
+            do {
+                try await waitForBroker(healthURL: "http://127.0.0.1:\(bridgePort)/health", process: bridge)
+            } catch {
+                spawned.stop()
+                throw SpawnError(description: "the spawned bridge could not use RabbitMQ at \(rabbitMQ.url): \(error)")
+            }
+        }
         return spawned
+    }
+
+    /// Until `/health` says `checks.rabbitmq.status` is `up`; at most 20 s.
+    private static func waitForBroker(healthURL: String, process: Process) async throws {
+        let loop = try CurlMultiLoop(name: "bench-health")
+        defer { loop.shutdown() }
+        let deadline = ContinuousClock.now + .seconds(20)
+        var last = "no answer"
+        while ContinuousClock.now < deadline, process.isRunning {
+            let response = try? await loop.perform(CurlRequest(url: healthURL, method: "GET", totalTimeout: .seconds(2)))
+            if let response {
+                let check = (try? JSONParser.parse(response.body))?.objectValue?["checks"]?.objectValue?["rabbitmq"]
+                if check?.objectValue?["status"]?.stringValue == "up" { return }
+                last = check.map { $0.jsonString } ?? "no rabbitmq check in /health"
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw SpawnError(description: process.isRunning ? "the broker connection is not up after 20 s (\(last))" : "the bridge exited")
     }
 
     /// SIGTERM to both, then waits for them; the scratch directory goes too.
@@ -56,10 +101,13 @@ struct SpawnedBridge {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    private static func launch(_ executable: String, _ arguments: [String], log: URL) throws -> Process {
+    private static func launch(_ executable: String, _ arguments: [String], log: URL, environment: [String: String] = [:]) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         guard FileManager.default.createFile(atPath: log.path, contents: nil) else {
             throw SpawnError(description: "cannot write \(log.path)")
         }

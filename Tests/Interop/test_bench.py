@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
+import uuid
 
 import pytest
 
-from conftest import BIN, REPO, bridge_env
+from broker import Broker
+from conftest import BIN, REPO, bridge_env, free_port
 
 
 def bench(bridge, *args: str) -> dict:
@@ -73,3 +76,78 @@ def test_baseline_needs_somewhere_to_compare_with() -> None:
     result = subprocess.run([str(BIN), "bench", "--baseline", "--quiet"], capture_output=True, text=True, timeout=30,
                             cwd=REPO, env=bridge_env())
     assert result.returncode != 0 and "--baseline needs --spawn" in result.stderr
+
+
+# MARK: - Every egress at once (--egress all, --egress amqp)
+
+
+def spawned_bench(*args: str, timeout: float = 120) -> tuple[subprocess.CompletedProcess, float]:
+    started = time.monotonic()
+    result = subprocess.run([str(BIN), "bench", "--spawn", "--json", "--quiet", *args], capture_output=True, text=True,
+                            timeout=timeout, cwd=REPO, env=bridge_env())
+    return result, time.monotonic() - started
+
+
+def assert_every_token_once(report: dict, egress: str, readers: int, tokens: int) -> None:
+    line = report["egress"][egress]
+    assert (line["lost_tokens"], line["duplicated_tokens"], line["out_of_order_tokens"], line["failed"]) == (0, 0, 0, 0), line
+    assert line["readers"] == readers and line["completed"] == readers, line
+    assert line["tokens"] == line["expected_tokens"] == readers * tokens, line
+    # Stamped by the model: every token timed here, every stream's first token too.
+    latency, ttft = line["token_latency_ms"], line["ttft_ms"]
+    assert latency["count"] == readers * tokens and ttft["count"] == readers, line
+    for percentiles in (latency, ttft):
+        assert 0 <= percentiles["p50"] <= percentiles["p90"] <= percentiles["p99"] <= percentiles["p999"] <= percentiles["max"] < 30_000
+        assert percentiles["out_of_range"] == 0
+
+
+def test_every_stream_is_read_once_in_order_on_every_egress_at_once(broker: Broker) -> None:
+    result, _ = spawned_bench("--egress", "all", "--streams", "3", "--subscribers", "2", "--tokens", "30", "--rounds", "2",
+                              "--amqp-url", broker.url, "--queue", f"bench-{uuid.uuid4().hex[:8]}")
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert report["clean"] is True and report["fatal"] is None
+    assert report["egresses"] == ["sse", "ws", "amqp"]
+    assert (report["started"], report["completed"], report["errors"], report["unfinished"]) == (6, 6, 0, 0), report
+    assert_every_token_once(report, "sse", readers=6, tokens=30)
+    assert_every_token_once(report, "ws", readers=12, tokens=30)
+    assert_every_token_once(report, "amqp", readers=6, tokens=30)
+    # The top level keeps the SSE bench's names: the first egress's numbers.
+    assert report["ttft_ms"] == report["egress"]["sse"]["ttft_ms"]
+    assert report["target"]["peak_rss_bytes"] > 0
+
+
+def test_the_queue_egress_reads_each_answer_from_its_response_queue_and_leaves_none(broker: Broker) -> None:
+    result, _ = spawned_bench("--egress", "amqp", "--streams", "4", "--tokens", "25", "--duration", "2s",
+                              "--amqp-url", broker.url, "--queue", f"bench-{uuid.uuid4().hex[:8]}")
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert report["egresses"] == ["amqp"] and report["completed"] >= 4 and report["errors"] == 0, report
+    assert_every_token_once(report, "amqp", readers=report["completed"], tokens=25)
+    assert report["streams_per_second"] > 0 and report["tokens_per_second"] > 0
+    # The bench deletes each response queue once its answer is read.
+    leftovers = [name for name in broker.ctl("list_queues", "name").split() if name.startswith("response_bench-")]
+    assert leftovers == []
+
+
+def test_a_bridge_without_rabbitmq_is_refused_at_once_with_the_reason(broker: Broker, start_bridge) -> None:
+    bridge = start_bridge({"llm": {"provider": "simulated"}})
+    started = time.monotonic()
+    result = subprocess.run(
+        [str(BIN), "bench", "--url", f"{bridge.base_url}/v1", "--egress", "all", "--amqp-url", broker.url,
+         "--streams", "3", "--duration", "20s", "--json", "--quiet"],
+        capture_output=True, text=True, timeout=60, cwd=REPO, env=bridge_env())
+    elapsed = time.monotonic() - started
+    assert result.returncode == 1, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    # The first refusal stops the run: the same request would be refused for all of --duration.
+    assert "sink_unavailable" in report["fatal"] and report["clean"] is False and report["completed"] == 0, report
+    assert elapsed < 10, f"took {elapsed:.1f} s"
+
+
+def test_an_unreachable_broker_is_a_clear_error_not_a_hang() -> None:
+    url = f"amqp://guest:guest@127.0.0.1:{free_port()}/"
+    result, elapsed = spawned_bench("--egress", "amqp", "--amqp-url", url, "--duration", "20s", timeout=60)
+    assert result.returncode != 0 and result.stdout == ""
+    assert f"RabbitMQ at {url} is not reachable" in result.stderr, result.stderr
+    assert elapsed < 10, f"took {elapsed:.1f} s"
