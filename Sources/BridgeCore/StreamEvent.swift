@@ -22,9 +22,35 @@ public struct StreamEvent: Sendable, Equatable {
         self.uid = uid
         self.seq = seq
         self.kind = kind
-        var writer = JSONWriter(capacity: 96)
-        Self.write(uid: uid, seq: seq, kind: kind, to: &writer)
-        encoded = writer.bytes
+        switch kind {
+        case .delta(let text):
+            encoded = Self.textEventJSON(uid: uid, seq: seq, type: "delta", field: "text", text: text)
+        case .reasoning(let text):
+            encoded = Self.textEventJSON(uid: uid, seq: seq, type: "reasoning", field: "reasoning", text: text)
+        default:
+            var writer = JSONWriter(capacity: 128 + uid.utf8.count)
+            Self.write(uid: uid, seq: seq, kind: kind, to: &writer)
+            encoded = writer.bytes
+        }
+    }
+
+    /// What `write` produces for a text or reasoning delta, assembled in one allocation: these
+    /// are nearly every event of a stream.
+    private static func textEventJSON(uid: String, seq: Int, type: StaticString, field: StaticString, text: String) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(64 + uid.utf8.count + text.utf8.count + text.utf8.count / 8)
+        bytes.append(contentsOf: #"{"uid":"#.utf8)
+        JSONWriter.appendQuoted(uid, to: &bytes)
+        bytes.append(contentsOf: #","seq":"#.utf8)
+        bytes.append(contentsOf: String(seq).utf8)
+        bytes.append(contentsOf: #","type":""#.utf8)
+        bytes.append(contentsOf: UnsafeBufferPointer(start: type.utf8Start, count: type.utf8CodeUnitCount))
+        bytes.append(contentsOf: #"",""#.utf8)
+        bytes.append(contentsOf: UnsafeBufferPointer(start: field.utf8Start, count: field.utf8CodeUnitCount))
+        bytes.append(contentsOf: #"":"#.utf8)
+        JSONWriter.appendQuoted(text, to: &bytes)
+        bytes.append(contentsOf: #","done":false}"#.utf8)
+        return bytes
     }
 
     /// The `type` field of the wire schema.
@@ -58,7 +84,7 @@ public struct StreamEvent: Sendable, Equatable {
         writer.raw(encoded)
     }
 
-    private static func write(uid: String, seq: Int, kind: Kind, to writer: inout JSONWriter) {
+    static func write(uid: String, seq: Int, kind: Kind, to writer: inout JSONWriter) {
         let isTerminal: Bool
         switch kind {
         case .done, .error, .cancelled: isTerminal = true

@@ -57,7 +57,8 @@ public struct ChatChunkDecoder: Sendable {
             break
         }
         var text = data
-        if let chunk = text.withUTF8({ ContentChunkScanner.scan(UnsafeRawBufferPointer($0)) }) {
+        let known = ContentChunkScanner.Chunk(id: id, model: model, systemFingerprint: systemFingerprint)
+        if let chunk = text.withUTF8({ ContentChunkScanner.scan(UnsafeRawBufferPointer($0), known: known) }) {
             chunkCount += 1
             return decode(contentChunk: chunk)
         }

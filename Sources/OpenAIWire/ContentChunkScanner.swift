@@ -23,9 +23,13 @@ struct ContentChunkScanner {
     private var index = 0
 
     /// The chunk's parts, or nil when the full decoder must handle it.
-    static func scan(_ bytes: UnsafeRawBufferPointer) -> Chunk? {
+    ///
+    /// - Parameter known: the stream's id, model and fingerprint so far. They repeat on every
+    ///   chunk; when the bytes are the same they are not made into Strings again (the result then
+    ///   carries the known value, which is what decoding them would give).
+    static func scan(_ bytes: UnsafeRawBufferPointer, known: Chunk = Chunk()) -> Chunk? {
         var scanner = ContentChunkScanner(bytes: bytes)
-        return scanner.topLevel()
+        return scanner.topLevel(known: known)
     }
 
     private init(bytes: UnsafeRawBufferPointer) {
@@ -34,7 +38,7 @@ struct ContentChunkScanner {
 
     // MARK: - Shape
 
-    private mutating func topLevel() -> Chunk? {
+    private mutating func topLevel(known: Chunk) -> Chunk? {
         var chunk = Chunk()
         var sawChoices = false
         let complete = members { scanner, key in
@@ -43,11 +47,11 @@ struct ContentChunkScanner {
                 sawChoices = true
                 return scanner.choices(into: &chunk)
             case "id":
-                return scanner.optionalString(into: &chunk.id)
+                return scanner.optionalString(into: &chunk.id, unlessEqualTo: known.id)
             case "model":
-                return scanner.optionalString(into: &chunk.model)
+                return scanner.optionalString(into: &chunk.model, unlessEqualTo: known.model)
             case "system_fingerprint":
-                return scanner.optionalString(into: &chunk.systemFingerprint)
+                return scanner.optionalString(into: &chunk.systemFingerprint, unlessEqualTo: known.systemFingerprint)
             case "usage", "error", "x_groq":
                 return scanner.isNull()
             case "object":
@@ -164,6 +168,29 @@ struct ContentChunkScanner {
         default: return false
         }
         return true
+    }
+
+    /// `optionalString`, except that a plain string (no escapes) spelled exactly as `known` is
+    /// stepped over and `known` taken.
+    private mutating func optionalString(into target: inout String?, unlessEqualTo known: String?) -> Bool {
+        if var known, index < bytes.count, bytes[index] == UInt8(ascii: "\"") {
+            let same = known.withUTF8 { utf8 -> Bool in
+                let end = index + 1 + utf8.count
+                guard end < bytes.count, bytes[end] == UInt8(ascii: "\""), let base = bytes.baseAddress else { return false }
+                if let known = utf8.baseAddress, memcmp(base + index + 1, known, utf8.count) != 0 { return false }
+                // An escape inside could make the same bytes a different string, and a raw
+                // control character is invalid JSON the parser must reject.
+                return !UnsafeRawBufferPointer(rebasing: bytes[(index + 1)..<end]).contains {
+                    $0 == UInt8(ascii: "\\") || $0 < 0x20
+                }
+            }
+            if same {
+                index += known.utf8.count + 2
+                target = known
+                return true
+            }
+        }
+        return optionalString(into: &target)
     }
 
     private mutating func isNull() -> Bool {

@@ -4,9 +4,37 @@ import Testing
 
 @Suite("Content chunk fast path")
 struct ContentChunkScannerTests {
-    private func scan(_ text: String) -> ContentChunkScanner.Chunk? {
+    private func scan(_ text: String, known: ContentChunkScanner.Chunk = .init()) -> ContentChunkScanner.Chunk? {
         var text = text
-        return text.withUTF8 { ContentChunkScanner.scan(UnsafeRawBufferPointer($0)) }
+        return text.withUTF8 { ContentChunkScanner.scan(UnsafeRawBufferPointer($0), known: known) }
+    }
+
+    /// Known values are only a shortcut: the result is what scanning without them gives.
+    @Test(arguments: [
+        #"{"id":"c1","model":"m","system_fingerprint":"fp","choices":[{"index":0,"delta":{"content":"a"}}]}"#,
+        #"{"id":"c2","model":"m2","choices":[{"index":0,"delta":{"content":"a"}}]}"#,
+        #"{"id":"c\u0031","model":"m\"x","choices":[{"index":0,"delta":{"content":"a"}}]}"#,
+        #"{"id":"","model":null,"choices":[{"index":0,"delta":{"content":"a"}}]}"#,
+        #"{"id":"c1x","model":"","choices":[{"index":0,"delta":{"content":"a"}}]}"#,
+    ])
+    func knownValuesChangeNothingButTheWork(_ text: String) throws {
+        let plain = try #require(scan(text))
+        for known in [
+            ContentChunkScanner.Chunk(id: "c1", model: "m", systemFingerprint: "fp"),
+            ContentChunkScanner.Chunk(id: "c1", model: #"m\"x"#, systemFingerprint: nil),
+            ContentChunkScanner.Chunk(id: "", model: "", systemFingerprint: ""),
+        ] {
+            let fast = try #require(scan(text, known: known))
+            #expect(fast.id == plain.id)
+            #expect(fast.model == plain.model)
+            #expect(fast.systemFingerprint == plain.systemFingerprint)
+            #expect(fast.content == plain.content)
+        }
+    }
+
+    @Test func aRawControlCharacterIsRefusedEvenWhenTheBytesMatchAKnownValue() {
+        let text = "{\"id\":\"a\nb\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"x\"}}]}"
+        #expect(scan(text, known: .init(id: "a\nb")) == nil)
     }
 
     @Test func readsTheCommonShapes() throws {
