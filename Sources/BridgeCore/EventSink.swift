@@ -6,4 +6,14 @@
 public protocol EventSink: Sendable {
     var name: String { get }
     func deliver(_ event: StreamEvent)
+    /// Several events in a row, as one piece of the model's output brought them (a busy stream
+    /// brings many per read). Same rules as `deliver`; a sink that pays per call (a lock, a
+    /// wake-up, a message) handles them together, the others take them one by one.
+    func deliver(contentsOf events: [StreamEvent])
+}
+
+extension EventSink {
+    public func deliver(contentsOf events: [StreamEvent]) {
+        for event in events { deliver(event) }
+    }
 }

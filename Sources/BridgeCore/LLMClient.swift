@@ -22,7 +22,15 @@ public protocol LLMCall: Sendable {
 /// What a model call reports as it runs.
 public protocol LLMReceiver: AnyObject, Sendable {
     func llmDidProduce(_ output: LLMOutput)
+    /// What one read of the model's answer held, in order: the same as producing each in turn.
+    func llmDidProduce(contentsOf outputs: [LLMOutput])
     func llmDidFinish(_ failure: StreamFailure?)
+}
+
+extension LLMReceiver {
+    public func llmDidProduce(contentsOf outputs: [LLMOutput]) {
+        for output in outputs { llmDidProduce(output) }
+    }
 }
 
 /// A request as it goes upstream: the client's body, with the bridge's choice of model.
@@ -45,4 +53,12 @@ public enum LLMOutput: Sendable, Equatable {
     case toolCall(ToolCallDelta)
     case finishReason(String)
     case usage(Usage)
+
+    /// Output the client sees (text, reasoning, a tool call), as opposed to bookkeeping.
+    public var isToken: Bool {
+        switch self {
+        case .text, .reasoning, .toolCall: return true
+        case .finishReason, .usage: return false
+        }
+    }
 }

@@ -157,39 +157,48 @@ public final class StreamJournal: Sendable {
     // MARK: - Recording
 
     fileprivate func record(_ event: StreamEvent, uid: String, now: ContinuousClock.Instant = .now) {
-        let recorded = RecordedEvent(event)
+        record(contentsOf: [event], uid: uid, now: now)
+    }
+
+    /// One lock for a run of events of one stream.
+    fileprivate func record(contentsOf events: [StreamEvent], uid: String, now: ContinuousClock.Instant = .now) {
         state.withLock { state in
-            if case .start(let epoch, _) = event.kind {
-                prune(&state, now: now)
-                // A new run of the uid starts over; readers of the old one were let go when it ended.
-                if let old = state.entries.removeValue(forKey: uid) { state.bytes -= old.bytes }
-                var entry = Entry(uid: uid, epoch: epoch)
-                entry.bytes = Self.entryOverhead
-                state.bytes += Self.entryOverhead
-                if let waiting = state.waiting.removeValue(forKey: uid) {
-                    entry.readers = waiting
-                    for (reader, _) in waiting.values { reader.journalDidAttach(epoch: epoch) }
-                }
-                state.entries[uid] = entry
-            }
-            // Changed in place through its index: one lookup, and appending never copies the events.
-            guard let index = state.entries.index(forKey: uid) else { return }
-            // The event (its JSON and its decoded form) and the bookkeeping around it.
-            let size = 2 * recorded.json.count + 64
-            state.bytes += size
-            state.entries.values[index].bytes += size
-            state.entries.values[index].events.append(recorded)
-            for (reader, after) in state.entries.values[index].readers.values where recorded.seq > after {
-                reader.journal(didRecord: recorded)
-            }
-            if recorded.isTerminal {
-                for (reader, _) in state.entries.values[index].readers.values { reader.journalDidFinish() }
-                state.entries.values[index].readers = [:]
-                state.entries.values[index].finishedAt = now
-                state.finishedOrder.append((uid, now))
-            }
-            if recorded.isTerminal { prune(&state, now: now) }
+            for event in events { record(RecordedEvent(event), uid: uid, now: now, in: &state) }
         }
+    }
+
+    private func record(_ recorded: RecordedEvent, uid: String, now: ContinuousClock.Instant, in state: inout State) {
+        let event = recorded.event
+        if case .start(let epoch, _) = event.kind {
+            prune(&state, now: now)
+            // A new run of the uid starts over; readers of the old one were let go when it ended.
+            if let old = state.entries.removeValue(forKey: uid) { state.bytes -= old.bytes }
+            var entry = Entry(uid: uid, epoch: epoch)
+            entry.bytes = Self.entryOverhead
+            state.bytes += Self.entryOverhead
+            if let waiting = state.waiting.removeValue(forKey: uid) {
+                entry.readers = waiting
+                for (reader, _) in waiting.values { reader.journalDidAttach(epoch: epoch) }
+            }
+            state.entries[uid] = entry
+        }
+        // Changed in place through its index: one lookup, and appending never copies the events.
+        guard let index = state.entries.index(forKey: uid) else { return }
+        // The event (its JSON and its decoded form) and the bookkeeping around it.
+        let size = 2 * recorded.json.count + 64
+        state.bytes += size
+        state.entries.values[index].bytes += size
+        state.entries.values[index].events.append(recorded)
+        for (reader, after) in state.entries.values[index].readers.values where recorded.seq > after {
+            reader.journal(didRecord: recorded)
+        }
+        if recorded.isTerminal {
+            for (reader, _) in state.entries.values[index].readers.values { reader.journalDidFinish() }
+            state.entries.values[index].readers = [:]
+            state.entries.values[index].finishedAt = now
+            state.finishedOrder.append((uid, now))
+        }
+        if recorded.isTerminal { prune(&state, now: now) }
     }
 
     private static func replay(_ entry: Entry, to reader: any StreamJournalReader, after: Int) {
@@ -224,5 +233,9 @@ private struct JournalSink: EventSink {
 
     func deliver(_ event: StreamEvent) {
         journal.record(event, uid: uid)
+    }
+
+    func deliver(contentsOf events: [StreamEvent]) {
+        journal.record(contentsOf: events, uid: uid)
     }
 }

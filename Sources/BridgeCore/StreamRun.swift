@@ -83,22 +83,32 @@ public final class StreamRun: LLMReceiver, Sendable {
     // MARK: - LLMReceiver
 
     public func llmDidProduce(_ output: LLMOutput) {
-        switch output {
-        case .text, .reasoning, .toolCall:
+        llmDidProduce(contentsOf: [output])
+    }
+
+    /// One lock for the whole piece, and the sinks get its events together.
+    public func llmDidProduce(contentsOf outputs: [LLMOutput]) {
+        if outputs.contains(where: \.isToken) {
             let first = state.withLock { state -> Bool in
                 defer { state.firstTokenSeen = true }
                 return !state.firstTokenSeen && !state.finished
             }
             if first { onFirstToken(ContinuousClock.now - createdAt) }
-        case .finishReason, .usage:
-            break
         }
-        switch output {
-        case .text(let text): if !text.isEmpty { emit(.delta(text: text)) }
-        case .reasoning(let text): if !text.isEmpty { emit(.reasoning(text: text)) }
-        case .toolCall(let call): emit(.toolCall(call))
-        case .finishReason(let reason): state.withLock { $0.finishReason = reason }
-        case .usage(let usage): state.withLock { $0.usage = usage }
+        state.withLock { state in
+            guard !state.finished else { return }
+            var kinds: [StreamEvent.Kind] = []
+            kinds.reserveCapacity(outputs.count)
+            for output in outputs {
+                switch output {
+                case .text(let text): if !text.isEmpty { kinds.append(.delta(text: text)) }
+                case .reasoning(let text): if !text.isEmpty { kinds.append(.reasoning(text: text)) }
+                case .toolCall(let call): kinds.append(.toolCall(call))
+                case .finishReason(let reason): state.finishReason = reason
+                case .usage(let usage): state.usage = usage
+                }
+            }
+            deliver(kinds, state: &state)
         }
     }
 
@@ -146,5 +156,19 @@ public final class StreamRun: LLMReceiver, Sendable {
         state.nextSeq += 1
         for sink in sinks { sink.deliver(event) }
         return event
+    }
+
+    private func deliver(_ kinds: [StreamEvent.Kind], state: inout State) {
+        guard kinds.count > 1 else {
+            if let kind = kinds.first { deliver(kind, state: &state) }
+            return
+        }
+        var events: [StreamEvent] = []
+        events.reserveCapacity(kinds.count)
+        for kind in kinds {
+            events.append(StreamEvent(uid: uid, seq: state.nextSeq, kind: kind))
+            state.nextSeq += 1
+        }
+        for sink in sinks { sink.deliver(contentsOf: events) }
     }
 }

@@ -134,6 +134,11 @@ public final class ChannelHub: Sendable {
     /// they must start again (not recovered). Live subscribers go on receiving: the new run
     /// begins with its `start` event.
     public func publishStream(channel name: String, epoch: String, seq: UInt64, data: [UInt8], delta: StreamDelta? = nil) {
+        publishStream(channel: name, epoch: epoch, events: [StreamPublication(seq: seq, data: data, delta: delta)])
+    }
+
+    /// One stream's events in seq order, under one lookup and one lock of the channel.
+    public func publishStream(channel name: String, epoch: String, events: [StreamPublication]) {
         defer { trimHistoryIfOverBudget() }
         withLiveChannel(name) { state, channel in
             if state.epoch != epoch {
@@ -143,14 +148,18 @@ public final class ChannelHub: Sendable {
                 state.top = 0
                 keepingCount(&state, of: channel) { $0.removeAll() }
             }
-            // A seq at or below the top was published already (never twice).
-            guard seq > state.top else { return }
-            let publication = Publication(
-                channel: name, offset: seq, data: data, delta: delta, encodingPush: !state.subscribers.isEmpty)
-            state.top = seq
-            keepingCount(&state, of: channel, published: true) { $0.append(publication) }
-            state.lastPublish = .now
-            deliver(publication, to: state.subscribers, channel: name)
+            let now = ContinuousClock.now
+            for event in events {
+                // A seq at or below the top was published already (never twice).
+                guard event.seq > state.top else { continue }
+                let publication = Publication(
+                    channel: name, offset: event.seq, data: event.data, delta: event.delta,
+                    encodingPush: !state.subscribers.isEmpty)
+                state.top = event.seq
+                keepingCount(&state, of: channel, published: true) { $0.append(publication) }
+                state.lastPublish = now
+                deliver(publication, to: state.subscribers, channel: name)
+            }
         }
     }
 

@@ -83,6 +83,19 @@ public final class Publication: Sendable {
     }
 }
 
+/// One event of a stream as `ChannelHub.publishStream` takes it: offset = seq.
+public struct StreamPublication: Sendable {
+    public var seq: UInt64
+    public var data: [UInt8]
+    public var delta: StreamDelta?
+
+    public init(seq: UInt64, data: [UInt8], delta: StreamDelta? = nil) {
+        self.seq = seq
+        self.data = data
+        self.delta = delta
+    }
+}
+
 /// The text delta a publication carries (seqs `from...to`), and how merged ones are written.
 public struct StreamDelta: Sendable, Equatable {
     public var uid: String

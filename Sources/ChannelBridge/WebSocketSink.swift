@@ -16,12 +16,22 @@ final class WebSocketSink: EventSink {
     }
 
     func deliver(_ event: StreamEvent) {
+        deliver(contentsOf: [event])
+    }
+
+    /// One channel lookup and lock for the lot.
+    func deliver(contentsOf events: [StreamEvent]) {
         let epoch = self.epoch.withLock { current -> String in
-            if case .start(let runEpoch, _) = event.kind { current = runEpoch }
+            for event in events {
+                if case .start(let runEpoch, _) = event.kind { current = runEpoch }
+            }
             return current ?? ""
         }
-        var delta: StreamDelta?
-        if case .delta(let text) = event.kind { delta = StreamDelta(uid: event.uid, from: event.seq, to: event.seq, text: text) }
-        hub.publishStream(channel: channel, epoch: epoch, seq: UInt64(event.seq), data: event.jsonBytes(), delta: delta)
+        let publications = events.map { event in
+            var delta: StreamDelta?
+            if case .delta(let text) = event.kind { delta = StreamDelta(uid: event.uid, from: event.seq, to: event.seq, text: text) }
+            return StreamPublication(seq: UInt64(event.seq), data: event.jsonBytes(), delta: delta)
+        }
+        hub.publishStream(channel: channel, epoch: epoch, events: publications)
     }
 }

@@ -15,8 +15,20 @@ final class SSEChatSink: EventSink {
     }
 
     func deliver(_ event: StreamEvent) {
-        let bytes = encoder.withLock { $0.frames(for: event) }
-        if event.isTerminal {
+        deliver(contentsOf: [event])
+    }
+
+    /// One write to the server thread for the lot.
+    func deliver(contentsOf events: [StreamEvent]) {
+        var bytes: [UInt8] = []
+        var terminal = false
+        encoder.withLock { encoder in
+            for event in events {
+                encoder.appendFrames(for: event, to: &bytes)
+                if event.isTerminal { terminal = true }
+            }
+        }
+        if terminal {
             responder.finish(bytes + SSEFrame.done)
         } else if !bytes.isEmpty {
             responder.write(bytes)

@@ -129,7 +129,7 @@ final class UpstreamCall: CurlTransferDelegate, LLMCall, Sendable {
             } catch {
                 failure = StreamFailure(code: .upstreamProtocol, message: "\(error)")
             }
-            sawToken = outputs.contains(where: Self.isToken)
+            sawToken = outputs.contains(where: \.isToken)
             if sawToken { state.delivered = true }
             if failure != nil { state.finished = true }
         }
@@ -137,7 +137,7 @@ final class UpstreamCall: CurlTransferDelegate, LLMCall, Sendable {
             let idle = client.configuration.idleTimeout
             client.loop.setDeadline(id, min(ContinuousClock.now.advanced(by: idle), deadline), reason: "no token for \(idle)")
         }
-        for output in outputs { receiver.llmDidProduce(output) }
+        if !outputs.isEmpty { receiver.llmDidProduce(contentsOf: outputs) }
         if let failure {
             client.loop.cancel(id)
             receiver.llmDidFinish(failure)
@@ -165,10 +165,4 @@ final class UpstreamCall: CurlTransferDelegate, LLMCall, Sendable {
         }
     }
 
-    private static func isToken(_ output: LLMOutput) -> Bool {
-        switch output {
-        case .text, .reasoning, .toolCall: return true
-        case .finishReason, .usage: return false
-        }
-    }
 }

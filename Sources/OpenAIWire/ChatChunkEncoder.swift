@@ -33,15 +33,20 @@ public struct ChatChunkEncoder: Sendable {
     /// computed once per stream around the one escaped string, instead of a whole JSON document
     /// per token; the bytes are the same as framing `encode(_:)`'s payloads.
     public mutating func frames(for event: StreamEvent) -> [UInt8] {
+        var bytes: [UInt8] = []
+        appendFrames(for: event, to: &bytes)
+        return bytes
+    }
+
+    /// `frames(for:)`, appended to `bytes` (a run of events becomes one buffer).
+    public mutating func appendFrames(for event: StreamEvent, to bytes: inout [UInt8]) {
         switch event.kind {
         case .delta(let text):
-            return framed(text, prefix: &contentPrefix, field: "content")
+            appendFramed(text, prefix: &contentPrefix, field: "content", to: &bytes)
         case .reasoning(let text):
-            return framed(text, prefix: &reasoningPrefix, field: "reasoning_content")
+            appendFramed(text, prefix: &reasoningPrefix, field: "reasoning_content", to: &bytes)
         default:
-            var bytes: [UInt8] = []
             for payload in encode(event) { bytes += SSEFrame.data(payload) }
-            return bytes
         }
     }
 
@@ -49,7 +54,7 @@ public struct ChatChunkEncoder: Sendable {
     private var reasoningPrefix: [UInt8] = []
     private static let deltaSuffix = Array(#"},"finish_reason":null}]}"#.utf8) + Array("\n\n".utf8)
 
-    private func framed(_ text: String, prefix: inout [UInt8], field: String) -> [UInt8] {
+    private func appendFramed(_ text: String, prefix: inout [UInt8], field: String, to bytes: inout [UInt8]) {
         if prefix.isEmpty {
             // Everything of `chunk` before the string's opening quote.
             var writer = JSONWriter(capacity: 160 + model.utf8.count)
@@ -57,11 +62,12 @@ public struct ChatChunkEncoder: Sendable {
             writer.key(field)
             prefix = Array("data: ".utf8) + writer.bytes
         }
-        var bytes = prefix
-        bytes.reserveCapacity(prefix.count + text.utf8.count + Self.deltaSuffix.count + 8)
+        // Only for a fresh buffer: reserving exact sizes while appending a run would reallocate
+        // on every frame instead of growing geometrically.
+        if bytes.isEmpty { bytes.reserveCapacity(prefix.count + text.utf8.count + Self.deltaSuffix.count + 8) }
+        bytes += prefix
         JSONWriter.appendQuoted(text, to: &bytes)
         bytes += Self.deltaSuffix
-        return bytes
     }
 
     /// The chunk payloads for one event: none, one, or for `done` with usage requested, two.

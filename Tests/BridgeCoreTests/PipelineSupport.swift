@@ -38,6 +38,15 @@ final class RecordingSink: EventSink {
     var all: [StreamEvent] { events.withLock { $0 } }
 }
 
+/// Records the runs of events a sink was handed together.
+final class BatchRecordingSink: EventSink {
+    let name = "batch-recording"
+    let batches = Mutex<[[StreamEvent]]>([])
+    func deliver(_ event: StreamEvent) { deliver(contentsOf: [event]) }
+    func deliver(contentsOf events: [StreamEvent]) { batches.withLock { $0.append(events) } }
+    var all: [[StreamEvent]] { batches.withLock { $0 } }
+}
+
 func chat(uid: String? = nil, model: String? = nil) -> ChatRequest {
     var body = JSONObject()
     body["messages"] = [["role": "user", "content": "hello"]]

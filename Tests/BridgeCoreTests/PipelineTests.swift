@@ -27,6 +27,25 @@ struct PipelineTests {
         #expect(pipeline.activeCount == 0)
     }
 
+    @Test func outputsReadTogetherReachTheSinksTogetherAsTheyWouldOneByOne() throws {
+        let model = ScriptedModel()
+        let pipeline = Pipeline(client: model, logger: testLogger)
+        let single = RecordingSink()
+        let batched = BatchRecordingSink()
+        _ = try pipeline.start(chat(uid: "batch"), sinks: [single, batched])
+        let receiver = try #require(model.last?.receiver)
+        receiver.llmDidProduce(contentsOf: [.text("a"), .text(""), .reasoning("r"), .text("b"), .finishReason("length")])
+        receiver.llmDidProduce(contentsOf: [.text("c")])
+        receiver.llmDidProduce(contentsOf: [])
+        receiver.llmDidFinish(nil)
+        let batches = batched.all
+        #expect(batches.map { $0.map(\.seq) } == [[1], [2, 3, 4], [5], [6]], "start, the first read's three events, the second's, done")
+        #expect(single.all.map(\.seq) == [1, 2, 3, 4, 5, 6])
+        #expect(single.all.map(\.type) == ["start", "delta", "reasoning", "delta", "delta", "done"])
+        #expect(single.all.last?.kind == .done(finishReason: "length", usage: nil))
+        #expect(batches.flatMap { $0 }.map { $0.jsonBytes() } == single.all.map { $0.jsonBytes() })
+    }
+
     @Test func cancelEndsWithCancelledAndAbortsTheModel() throws {
         let model = ScriptedModel()
         let pipeline = Pipeline(client: model, logger: testLogger)

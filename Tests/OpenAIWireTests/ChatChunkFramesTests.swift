@@ -19,11 +19,17 @@ struct ChatChunkFramesTests {
         for includeUsage in [false, true] {
             var fast = ChatChunkEncoder(uid: "u", model: "m", includeUsage: includeUsage, created: 7)
             var reference = ChatChunkEncoder(uid: "u", model: "m", includeUsage: includeUsage, created: 7)
+            var run = ChatChunkEncoder(uid: "u", model: "m", includeUsage: includeUsage, created: 7)
+            var expectedRun: [UInt8] = []
+            var appended: [UInt8] = []
             for (seq, kind) in kinds.enumerated() {
                 let event = StreamEvent(uid: "u", seq: seq + 1, kind: kind)
                 let expected = reference.encode(event).flatMap(SSEFrame.data)
                 #expect(fast.frames(for: event) == expected, "\(kind)")
+                expectedRun += expected
+                run.appendFrames(for: event, to: &appended)
             }
+            #expect(appended == expectedRun, "a run appended to one buffer is the frames one after another")
         }
     }
 }
