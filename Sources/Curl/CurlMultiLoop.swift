@@ -74,6 +74,16 @@ public final class CurlMultiLoop: Sendable {
         }
     }
 
+    /// Runs `body` on the loop thread after every few sockets it served and before it waits again,
+    /// so that work the delegate callbacks produced can be handed on in one go (the HTTP server
+    /// is woken once for the writes of many streams; see `WebServer.deferWakes`).
+    public func afterEachPass(_ body: @escaping @Sendable () -> Void) {
+        core.passObservers.withLock { $0.append(body) }
+    }
+
+    /// True on the loop thread (inside delegate callbacks and pass observers).
+    public var isCurrentThread: Bool { core.isOnLoopThread }
+
     /// Transfers started and not yet completed (queued, delayed and running ones).
     public var activeTransfers: Int {
         core.activeCount.load(ordering: .relaxed)

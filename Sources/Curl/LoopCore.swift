@@ -16,6 +16,11 @@ final class LoopCore: @unchecked Sendable {
     let deadlineScans = Atomic<Int>(0)
     let deadlineScanNanoseconds = Atomic<Int>(0)
     private let loopThreadID = Atomic<UInt>(0)
+    /// Run on the loop thread after every few sockets served and before each wait.
+    let passObservers = Mutex<[@Sendable () -> Void]>([])
+    /// Sockets served between two runs of the observers: what they batch waits at most this many
+    /// sockets' worth of callbacks.
+    static let socketsPerObserverRun = 8
 
     var transfers: [CurlTransferID: CurlTransfer] = [:]
     /// Transfers waiting for their `notBefore` (retry backoff): few, scanned when the earliest is due.
@@ -53,8 +58,9 @@ final class LoopCore: @unchecked Sendable {
             // a deadline, a delayed start).
             let ready = multi.watcher.wait(timeoutMilliseconds: waitTimeoutMilliseconds(now: .now))
             var running: Int32 = 0
-            for socket in ready {
+            for (served, socket) in ready.enumerated() {
                 _ = curl_multi_socket_action(multi.raw, socket.socket, socket.curlFlags, &running)
+                if served % Self.socketsPerObserverRun == Self.socketsPerObserverRun - 1 { runPassObservers() }
             }
             if let due = multi.watcher.timerDue, due <= .now {
                 multi.watcher.timerServed()
@@ -64,10 +70,16 @@ final class LoopCore: @unchecked Sendable {
             settleAborts()
             expireDeadlines(now: .now)
             settleAborts()
+            runPassObservers()
         }
         finishAll()
+        runPassObservers()
         // A later thread may reuse this pthread id; it must not pass for the loop thread.
         loopThreadID.store(0, ordering: .releasing)
+    }
+
+    private func runPassObservers() {
+        for observer in passObservers.withLock({ $0 }) { observer() }
     }
 
     private func apply(_ command: LoopCommand) {

@@ -33,6 +33,10 @@ final class ServerLoop: @unchecked Sendable {
 
     private let inbox = Mutex<[Command]>([])
     private let wakeRequested = Atomic<Bool>(false)
+    private let wakeDeferral = Mutex<WakeDeferral?>(nil)
+    private let deferredWake = Atomic<Bool>(false)
+    /// lws_cancel_service calls made (tests check the deferral).
+    let wakeCount = Atomic<Int>(0)
     let stopRequested = Atomic<Bool>(false)
     let flushDeadline = Mutex<ContinuousClock.Instant?>(nil)
     private(set) var context: OpaquePointer?
@@ -66,10 +70,29 @@ final class ServerLoop: @unchecked Sendable {
         self.context = context
     }
 
-    /// Queues a command for the server thread and wakes it, once per batch.
+    /// Queues a command for the server thread and wakes it, once per batch; from a thread that
+    /// defers its wakes, the wake waits for that thread's `flushDeferredWake`.
     func post(_ command: Command) {
         inbox.withLock { $0.append(command) }
+        if let deferral = wakeDeferral.withLock({ $0 }), deferral.isDeferringThread() {
+            deferredWake.store(true, ordering: .releasing)
+            return
+        }
+        wakeOnce()
+    }
+
+    /// See `WebServer.deferWakes`.
+    func deferWakes(from isDeferringThread: @escaping @Sendable () -> Bool) {
+        wakeDeferral.withLock { $0 = WakeDeferral(isDeferringThread: isDeferringThread) }
+    }
+
+    func flushDeferredWake() {
+        if deferredWake.exchange(false, ordering: .acquiringAndReleasing) { wakeOnce() }
+    }
+
+    private func wakeOnce() {
         if !wakeRequested.exchange(true, ordering: .acquiringAndReleasing), let context {
+            wakeCount.add(1, ordering: .relaxed)
             lws_cancel_service(context)
         }
     }
@@ -178,5 +201,16 @@ extension ServerLoop {
         guard stopRequested.load(ordering: .acquiring) else { return false }
         if !hasUnflushedResponses { return true }
         return flushDeadline.withLock { $0.map { ContinuousClock.now >= $0 } ?? true }
+    }
+}
+
+/// Which thread's posts wait for `flushDeferredWake`. A class around the closure: an optional
+/// closure kept in a Mutex and read back through `withLock` was miscompiled in release builds
+/// (the reabstraction thunks called each other until the stack ran out).
+final class WakeDeferral: Sendable {
+    let isDeferringThread: @Sendable () -> Bool
+
+    init(isDeferringThread: @escaping @Sendable () -> Bool) {
+        self.isDeferringThread = isDeferringThread
     }
 }

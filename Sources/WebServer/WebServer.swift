@@ -23,6 +23,23 @@ public final class WebServer: Sendable {
 
     public var configuration: WebServerConfiguration { loop.configuration }
 
+    /// Writes queued from a thread for which `isDeferringThread` is true do not wake the server
+    /// thread one by one: that thread calls `flushDeferredWakes()` when it is done with a batch
+    /// (the curl loop after every few sockets), and the server thread wakes once for them all.
+    /// Each wake is a pass of `poll` over every connection, the server thread's largest cost
+    /// under load.
+    public func deferWakes(from isDeferringThread: @escaping @Sendable () -> Bool) {
+        loop.deferWakes(from: isDeferringThread)
+    }
+
+    /// Times the server thread was woken for queued work.
+    var wakeCount: Int { loop.wakeCount.load(ordering: .relaxed) }
+
+    /// Wakes the server thread if writes from a deferring thread are waiting. Any thread.
+    public func flushDeferredWakes() {
+        loop.flushDeferredWake()
+    }
+
     /// Creates the context and starts serving; throws when the port cannot be bound.
     public func start() throws {
         let signal = StartSignal()

@@ -84,6 +84,12 @@ struct Bridge {
                 maxWebSocketMessageBytes: configuration.channels.maxMessageBytes),
             handler: HTTPHandlerChain([ingress, channels.apiRoutes(apiKey: configuration.channels.apiKey, insecure: configuration.channels.apiInsecure)]),
             webSocketHandler: channels, logger: logger)
+        if let curlLoop {
+            // Streams' chunks are written from the curl thread's callbacks: one wake of the
+            // server thread per few sockets served instead of one per chunk read.
+            server.deferWakes(from: { [weak curlLoop] in curlLoop?.isCurrentThread ?? false })
+            curlLoop.afterEachPass { [weak server] in server?.flushDeferredWakes() }
+        }
     }
 
     /// Serves until SIGINT/SIGTERM, then stops: no new streams, running ones finish or end with a

@@ -1,4 +1,5 @@
 import Curl
+import Synchronization
 import Testing
 
 /// One serialized suite: several tests measure time (lower bounds only), and the thousand-stream
@@ -97,5 +98,25 @@ extension CurlMultiLoopTests {
         }
         #expect(server.connectionsAccepted == 1)
         #expect(server.request("first")?.connection == server.request("third")?.connection)
+    }
+}
+
+extension CurlMultiLoopTests {
+    @Test func passObserversRunOnTheLoopThreadAfterTheCallbacks() async throws {
+        let server = try TestHTTPServer()
+        defer { server.stop() }
+        let loop = try CurlMultiLoop()
+        defer { loop.shutdown() }
+        let runs = Mutex<(count: Int, offThread: Int)>((0, 0))
+        loop.afterEachPass { [weak loop] in
+            let onLoop = loop?.isCurrentThread ?? false
+            runs.withLock { $0 = ($0.count + 1, $0.offThread + (onLoop ? 0 : 1)) }
+        }
+        #expect(!loop.isCurrentThread)
+        let response = try await loop.perform(CurlRequest(url: server.url("/stream?id=observed&chunks=3&size=10")))
+        #expect(response.body.count == 30)
+        let seen = runs.withLock { $0 }
+        #expect(seen.count > 0)
+        #expect(seen.offThread == 0)
     }
 }
