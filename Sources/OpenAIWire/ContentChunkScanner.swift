@@ -55,9 +55,10 @@ struct ContentChunkScanner {
             case "usage", "error", "x_groq":
                 return scanner.isNull()
             case "object":
-                var object: String?
-                guard scanner.optionalString(into: &object) else { return false }
-                return object != "error"
+                // Compared where it stands: "chat.completion.chunk" on every chunk is too long
+                // for a small String, so reading it would allocate each time.
+                guard let object = scanner.plainString() else { return scanner.isNull() }
+                return !("error" ~= Key(bytes: object))
             default:
                 return scanner.skipValue()
             }
@@ -81,6 +82,7 @@ struct ContentChunkScanner {
         members { scanner, key in
             switch key {
             case "index":
+                if scanner.consumeZero() { return true }
                 guard case .integer(0)? = scanner.value() else { return false }
                 return true
             case "delta":
@@ -191,6 +193,32 @@ struct ContentChunkScanner {
             }
         }
         return optionalString(into: &target)
+    }
+
+    /// A string without escapes, stepped over and returned as its bytes; nil (nothing consumed)
+    /// for anything else.
+    private mutating func plainString() -> UnsafeRawBufferPointer? {
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
+        var end = index + 1
+        while end < bytes.count {
+            switch bytes[end] {
+            case UInt8(ascii: "\""):
+                defer { index = end + 1 }
+                return UnsafeRawBufferPointer(rebasing: bytes[(index + 1)..<end])
+            case UInt8(ascii: "\\"), 0..<0x20:
+                return nil
+            default:
+                end += 1
+            }
+        }
+        return nil
+    }
+
+    /// The number 0 exactly (not 0.5, 01 or 0e1), the first choice's index on every chunk.
+    private mutating func consumeZero() -> Bool {
+        guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "0"), Self.endsScalar(bytes[index + 1]) else { return false }
+        index += 1
+        return true
     }
 
     private mutating func isNull() -> Bool {

@@ -49,6 +49,8 @@ struct ContentChunkScannerTests {
         #expect(reasoning.reasoningContent == "hmm")
         #expect(reasoning.content == nil)
         let finish = try #require(scan(#"{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#))
+        let spaced = try #require(scan(#"{"object":null,"choices":[{"index": 0 ,"delta":{"content":"s"}}]}"#))
+        #expect(spaced.content == "s")
         #expect(finish.finishReason == "stop")
     }
 
@@ -64,6 +66,11 @@ struct ContentChunkScannerTests {
         #"{"id":,"choices":[]}"#,
         #"{"choices":[{"index":0,"delta":{"content":"a"}}"#,
         #"{"model":"m"}"#,
+        #"{"object":5,"choices":[{"index":0,"delta":{"content":"a"}}]}"#,
+        #"{"object":"err\u006fr","choices":[{"index":0,"delta":{"content":"a"}}]}"#,
+        #"{"choices":[{"index":0.5,"delta":{"content":"a"}}]}"#,
+        #"{"choices":[{"index":01,"delta":{"content":"a"}}]}"#,
+        #"{"choices":[{"index":0e1,"delta":{"content":"a"}}]}"#,
     ])
     func leavesEverythingElseToTheFullDecoder(_ text: String) {
         #expect(scan(text) == nil)
