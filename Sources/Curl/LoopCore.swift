@@ -46,26 +46,27 @@ final class LoopCore: @unchecked Sendable {
 
     func run() {
         loopThreadID.store(LoopThread.currentID(), ordering: .releasing)
-        while true {
+        var stopRequested = false
+        while !stopRequested {
             iterations.add(1, ordering: .relaxed)
-            let (commands, stopRequested) = inbox.take()
-            for command in commands {
-                apply(command)
-            }
+            stopRequested = applyInbox()
             if stopRequested { break }
             startDueTransfers(now: .now)
             // Returns on socket activity, the wakeup eventfd, or the earliest timer (libcurl's,
             // a deadline, a delayed start).
             let ready = multi.watcher.wait(timeoutMilliseconds: waitTimeoutMilliseconds(now: .now))
-            var running: Int32 = 0
             for (served, socket) in ready.enumerated() {
+                var running: Int32 = 0
                 _ = curl_multi_socket_action(multi.raw, socket.socket, socket.curlFlags, &running)
-                if served % Self.socketsPerObserverRun == Self.socketsPerObserverRun - 1 { runPassObservers() }
+                if served % Self.socketsPerObserverRun == Self.socketsPerObserverRun - 1 {
+                    runPassObservers()
+                    // A pass over hundreds of busy sockets takes milliseconds: new transfers
+                    // start within it rather than after it (their time to first token).
+                    if applyInbox() { stopRequested = true }
+                    serviceTimerIfDue()
+                }
             }
-            if let due = multi.watcher.timerDue, due <= .now {
-                multi.watcher.timerServed()
-                _ = curl_multi_socket_action(multi.raw, tb_curl_socket_timeout(), 0, &running)
-            }
+            serviceTimerIfDue()
             reapCompleted()
             settleAborts()
             expireDeadlines(now: .now)
@@ -76,6 +77,23 @@ final class LoopCore: @unchecked Sendable {
         runPassObservers()
         // A later thread may reuse this pthread id; it must not pass for the loop thread.
         loopThreadID.store(0, ordering: .releasing)
+    }
+
+    /// Applies what other threads queued; true when a stop was requested.
+    private func applyInbox() -> Bool {
+        let (commands, stopRequested) = inbox.take()
+        for command in commands {
+            apply(command)
+        }
+        return stopRequested
+    }
+
+    /// libcurl's own timer (a transfer just added, a connect or protocol timeout).
+    private func serviceTimerIfDue() {
+        guard let due = multi.watcher.timerDue, due <= .now else { return }
+        multi.watcher.timerServed()
+        var running: Int32 = 0
+        _ = curl_multi_socket_action(multi.raw, tb_curl_socket_timeout(), 0, &running)
     }
 
     private func runPassObservers() {
