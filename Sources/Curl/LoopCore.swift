@@ -52,6 +52,10 @@ final class LoopCore: @unchecked Sendable {
             stopRequested = applyInbox()
             if stopRequested { break }
             startDueTransfers(now: .now)
+            // What the commands did (a cancel above all) is settled and handed on before the
+            // loop sleeps: a silent transfer has no socket activity to wake it later.
+            settleAborts()
+            runPassObservers()
             // Returns on socket activity, the wakeup eventfd, or the earliest timer (libcurl's,
             // a deadline, a delayed start).
             let ready = multi.watcher.wait(timeoutMilliseconds: waitTimeoutMilliseconds(now: .now))
@@ -71,7 +75,6 @@ final class LoopCore: @unchecked Sendable {
             settleAborts()
             expireDeadlines(now: .now)
             settleAborts()
-            runPassObservers()
         }
         finishAll()
         runPassObservers()

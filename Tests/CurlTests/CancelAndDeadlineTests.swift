@@ -122,3 +122,24 @@ extension CurlMultiLoopTests {
         #expect(server.request("never") == nil)
     }
 }
+
+extension CurlMultiLoopTests {
+    /// The loop must not go back to sleep on a cancel it was woken for: a silent transfer has no
+    /// socket activity to settle it later, and the loop's safety-net timeout is a second.
+    @Test func cancellingASilentTransferCompletesItAtOnce() async throws {
+        let server = try TestHTTPServer()
+        defer { server.stop() }
+        let loop = try CurlMultiLoop()
+        defer { loop.shutdown() }
+        let delegate = RecordingDelegate()
+        let id = loop.start(CurlRequest(url: server.url("/stream?id=silent&chunks=5&size=10&gate=1")), delegate: delegate)
+        #expect(await eventually { delegate.snapshot.bodyBytes == 10 })
+        let cancelledAt = ContinuousClock.now
+        loop.cancel(id)
+        #expect(await eventually(timeout: .seconds(5)) { delegate.isComplete })
+        let took = ContinuousClock.now - cancelledAt
+        #expect(took < .milliseconds(300), "completed \(took) after the cancel")
+        #expect(delegate.snapshot.error?.kind == .cancelled)
+        server.releaseGate("silent")
+    }
+}
