@@ -35,6 +35,7 @@ final class ServerLoop: @unchecked Sendable {
     private let wakeRequested = Atomic<Bool>(false)
     private let wakeDeferral = Mutex<WakeDeferral?>(nil)
     private let deferredWake = Atomic<Bool>(false)
+    private let deferredPosts = Atomic<Int>(0)
     /// lws_cancel_service calls made (tests check the deferral).
     let wakeCount = Atomic<Int>(0)
     let stopRequested = Atomic<Bool>(false)
@@ -75,11 +76,19 @@ final class ServerLoop: @unchecked Sendable {
     func post(_ command: Command) {
         inbox.withLock { $0.append(command) }
         if let deferral = wakeDeferral.withLock({ $0 }), deferral.isDeferringThread() {
-            deferredWake.store(true, ordering: .releasing)
-            return
+            // Bounded: a token fanned out to a thousand subscribers is a thousand posts, and the
+            // server thread should start sending to the first while the rest are queued.
+            if deferredPosts.add(1, ordering: .relaxed).newValue < Self.deferredPostsPerWake {
+                deferredWake.store(true, ordering: .releasing)
+                return
+            }
+            deferredPosts.store(0, ordering: .relaxed)
         }
         wakeOnce()
     }
+
+    /// Posts from a deferring thread after which the server thread is woken anyway.
+    static let deferredPostsPerWake = 64
 
     /// See `WebServer.deferWakes`.
     func deferWakes(from isDeferringThread: @escaping @Sendable () -> Bool) {
@@ -87,6 +96,7 @@ final class ServerLoop: @unchecked Sendable {
     }
 
     func flushDeferredWake() {
+        deferredPosts.store(0, ordering: .relaxed)
         if deferredWake.exchange(false, ordering: .acquiringAndReleasing) { wakeOnce() }
     }
 
