@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Before/after of one change: two tokenbridge binaries through the same load, alternating, in one
+# session. On this noisy 2-core VM a single run of each differs by 5-10%; alternating A, B, A, B...
+# against the same mock spreads the machine's drift over both.
+#
+# Usage: scripts/bench-ab.sh BIN_A BIN_B [ROUNDS]   (ROUNDS, default 3)
+#   e.g. git worktree add /tmp/before HEAD~1 && (cd /tmp/before && swift build -c release)
+#        scripts/bench-ab.sh /tmp/before/.build/release/tokenbridge .build/release/tokenbridge
+#
+# Starts `BIN_A mock-llm` (unlimited rate) once, then for each round a bridge from A and one from B
+# in front of it, each driven by `BIN_A bench` for AB_DURATION at AB_STREAMS streams of 100 tokens,
+# and prints per run: streams/s, the bridge's and the mock's CPU per token (from /proc), TTFT
+# p50/p99, lost tokens, errors, peak RSS; first one run straight against the mock.
+#
+# Environment: AB_STREAMS (100), AB_DURATION (6s), AB_PIN=1 (bridge on CPU 0, mock and client on
+# CPU 1), AB_ENV_A / AB_ENV_B (extra environment for that bridge, e.g. "MALLOC_CONF=...").
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+say() { echo "bench-ab: $*" >&2; }
+source scripts/servers.sh
+raise_open_files
+
+[[ $# -ge 2 ]] || { say "usage: scripts/bench-ab.sh BIN_A BIN_B [ROUNDS]"; exit 2; }
+bin_a=$1 bin_b=$2 rounds=${3:-3}
+for bin in "$bin_a" "$bin_b"; do [[ -x $bin ]] || { say "not an executable: $bin"; exit 2; }; done
+streams=${AB_STREAMS:-100}
+duration=${AB_DURATION:-6s}
+bridge_cpus=() load_cpus=()
+if [[ ${AB_PIN:-0} == 1 ]]; then bridge_cpus=(taskset -c 0); load_cpus=(taskset -c 1); fi
+work=$(mktemp -d /tmp/tokenbridge-bench-ab.XXXXXX)
+trap 'cleanup; rm -rf "$work"' EXIT
+
+clock_ticks=$(getconf CLK_TCK)
+cpu_seconds() { awk -v hz="$clock_ticks" '{ printf "%.3f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+
+mock_port=$(free_port)
+"${load_cpus[@]}" "$bin_a" mock-llm --host 127.0.0.1 --port "$mock_port" --rate 0 --tokens 100 --log-level warning \
+    >"$work/mock.log" 2>&1 &
+mock_pid=$!
+pids+=("$mock_pid")
+wait_ping "$mock_port" "$mock_pid" mock "$work/mock.log"
+
+# report LABEL JSON BRIDGE_CPU MOCK_CPU: one line from a bench report and the CPU the run used.
+report() {
+    python3 - "$@" <<'PY'
+import json, sys
+label, path, bridge_cpu, mock_cpu = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+r = json.load(open(path))
+tokens = max(1, r["completed"] * r["tokens"])
+line = f"{label:>8}: {r['streams_per_second']:7.0f} streams/s"
+if bridge_cpu >= 0:
+    line += f", bridge {1e6 * bridge_cpu / tokens:.2f} us/token"
+line += f", mock {1e6 * mock_cpu / tokens:.2f} us/token, TTFT p50/p99 {r['ttft_ms']['p50']:.1f}/{r['ttft_ms']['p99']:.1f} ms"
+line += f", lost {r['lost_tokens']}, errors {r['errors']}"
+if r.get("target"):
+    line += f", peak RSS {r['target']['peak_rss_bytes'] / 1048576:.0f} MB"
+print(line)
+PY
+}
+
+failed=0
+bench() { # URL JSON [PID]
+    local pid_args=()
+    [[ -n ${3:-} ]] && pid_args=(--pid "$3")
+    "${load_cpus[@]}" "$bin_a" bench --url "$1" --streams "$streams" --tokens 100 --duration "$duration" \
+        "${pid_args[@]}" --quiet --json >"$2" || failed=1
+}
+
+mock_before=$(cpu_seconds "$mock_pid")
+bench "http://127.0.0.1:$mock_port/v1" "$work/direct.json"
+report direct "$work/direct.json" -1 "$(awk -v a="$(cpu_seconds "$mock_pid")" -v b="$mock_before" 'BEGIN { print a - b }')"
+
+run_bridge() { # LABEL BIN EXTRA_ENV
+    local label=$1 bin=$2 extra=$3 port pid bridge_before mock_start
+    port=$(free_port)
+    # shellcheck disable=SC2086 # the extra environment is words on purpose
+    env OPENAI_URL="http://127.0.0.1:$mock_port/v1" TOKENBRIDGE_LLM_PROVIDER=openai LOG_LEVEL=warning \
+        TOKENBRIDGE_SERVER_HOST=127.0.0.1 TOKENBRIDGE_PIPELINE_MAX_CONCURRENT_STREAMS=6000 $extra \
+        "${bridge_cpus[@]}" "$bin" serve --port "$port" >"$work/bridge-$label.log" 2>&1 &
+    pid=$!
+    wait_ping "$port" "$pid" "bridge $label" "$work/bridge-$label.log"
+    bridge_before=$(cpu_seconds "$pid")
+    mock_start=$(cpu_seconds "$mock_pid")
+    bench "http://127.0.0.1:$port/v1" "$work/$label.json" "$pid"
+    report "$label" "$work/$label.json" \
+        "$(awk -v a="$(cpu_seconds "$pid")" -v b="$bridge_before" 'BEGIN { print a - b }')" \
+        "$(awk -v a="$(cpu_seconds "$mock_pid")" -v b="$mock_start" 'BEGIN { print a - b }')"
+    kill "$pid"
+    wait "$pid" 2>/dev/null || true
+}
+
+for round in $(seq "$rounds"); do
+    run_bridge "A$round" "$bin_a" "${AB_ENV_A:-}"
+    run_bridge "B$round" "$bin_b" "${AB_ENV_B:-}"
+done
+exit "$failed"
