@@ -6,7 +6,8 @@ import Synchronization
 /// The libwebsockets context and everything that touches it, on one thread.
 ///
 /// Other threads only append to `inbox` and call `lws_cancel_service`, the one libwebsockets call
-/// that is safe from anywhere; the server thread drains the inbox in EVENT_WAIT_CANCELLED.
+/// that is safe from anywhere (while the context lives: `retireWakeTarget`); the server thread
+/// drains the inbox in EVENT_WAIT_CANCELLED.
 final class ServerLoop: @unchecked Sendable {
     // @unchecked: `context` is written once before the server thread starts serving and only read
     // afterwards; `exchanges`, `nextExchangeID` and `scratch` are touched only on the server thread;
@@ -33,6 +34,9 @@ final class ServerLoop: @unchecked Sendable {
 
     private let inbox = Mutex<[Command]>([])
     private let wakeRequested = Atomic<Bool>(false)
+    /// The context other threads wake (lws_cancel_service), as its address (0: none, or
+    /// destroyed), under a lock: see `retireWakeTarget`.
+    private let wakeTarget = Mutex<UInt>(0)
     private let wakeDeferral = Mutex<WakeDeferral?>(nil)
     private let deferredWake = Atomic<Bool>(false)
     private let deferredPosts = Atomic<Int>(0)
@@ -69,6 +73,23 @@ final class ServerLoop: @unchecked Sendable {
 
     func attach(context: OpaquePointer) {
         self.context = context
+        wakeTarget.withLock { $0 = UInt(bitPattern: context) }
+    }
+
+    /// Called on the server thread just before it destroys the context: from then on a late post
+    /// from another thread (a stream that ended after the server stopped) wakes nothing instead
+    /// of calling into a freed context.
+    func retireWakeTarget() {
+        wakeTarget.withLock { $0 = 0 }
+    }
+
+    /// Whether other threads' wakes still reach a context (tests check it ends with the server).
+    var wakeTargetIsLive: Bool { wakeTarget.withLock { $0 != 0 } }
+
+    private func cancelService() {
+        wakeTarget.withLock { target in
+            if let context = OpaquePointer(bitPattern: target) { lws_cancel_service(context) }
+        }
     }
 
     /// Queues a command for the server thread and wakes it, once per batch; from a thread that
@@ -101,14 +122,14 @@ final class ServerLoop: @unchecked Sendable {
     }
 
     private func wakeOnce() {
-        if !wakeRequested.exchange(true, ordering: .acquiringAndReleasing), let context {
+        if !wakeRequested.exchange(true, ordering: .acquiringAndReleasing) {
             wakeCount.add(1, ordering: .relaxed)
-            lws_cancel_service(context)
+            cancelService()
         }
     }
 
     func wake() {
-        if let context { lws_cancel_service(context) }
+        cancelService()
     }
 
     /// Applies queued commands; called on the server thread.

@@ -32,6 +32,9 @@ public final class WebServer: Sendable {
         loop.deferWakes(from: isDeferringThread)
     }
 
+    /// Whether wakes from other threads still reach the libwebsockets context.
+    var wakeTargetIsLive: Bool { loop.wakeTargetIsLive }
+
     /// Times the server thread was woken for queued work.
     var wakeCount: Int { loop.wakeCount.load(ordering: .relaxed) }
 
@@ -132,6 +135,7 @@ enum ServerThread {
         while !loop.shouldExit {
             if lws_service(context, 0) < 0 { break }
         }
+        loop.retireWakeTarget()
         lws_context_destroy(context)
     }
 }
