@@ -42,18 +42,22 @@ private final class HeldStream: HTTPHandler {
     }
 }
 
+/// A server for `handler` on a free loopback port, or nil after 20 ports were taken.
+private func startServer(_ handler: HeldStream) -> WebServer? {
+    for _ in 0..<20 {
+        let server = WebServer(
+            configuration: WebServerConfiguration(host: "127.0.0.1", port: Int.random(in: 20000..<32768), webRoot: nil),
+            handler: handler, logger: Logger(label: "test"))
+        if (try? server.start()) != nil { return server }
+    }
+    return nil
+}
+
 @Suite("Deferred wakes of the server thread")
 struct DeferredWakeTests {
     @Test func writesFromADeferringThreadWakeTheServerOnceWhenFlushed() async throws {
         let handler = HeldStream()
-        var started: WebServer?
-        for _ in 0..<20 where started == nil {
-            let server = WebServer(
-                configuration: WebServerConfiguration(host: "127.0.0.1", port: Int.random(in: 20000..<60000), webRoot: nil),
-                handler: handler, logger: Logger(label: "test"))
-            if (try? server.start()) != nil { started = server }
-        }
-        let server = try #require(started)
+        let server = try #require(startServer(handler))
         defer { server.stop(flushTimeout: .zero) }
         let loop = try CurlMultiLoop(name: "curl-test")
         defer { loop.shutdown() }
@@ -92,14 +96,7 @@ struct LatePostTests {
     /// nowhere, never into the destroyed libwebsockets context.
     @Test func writesAfterStopWakeNothing() async throws {
         let handler = HeldStream()
-        var started: WebServer?
-        for _ in 0..<20 where started == nil {
-            let server = WebServer(
-                configuration: WebServerConfiguration(host: "127.0.0.1", port: Int.random(in: 20000..<60000), webRoot: nil),
-                handler: handler, logger: Logger(label: "test"))
-            if (try? server.start()) != nil { started = server }
-        }
-        let server = try #require(started)
+        let server = try #require(startServer(handler))
         let loop = try CurlMultiLoop(name: "curl-late")
         defer { loop.shutdown() }
         let request = CurlRequest(url: "http://127.0.0.1:\(server.configuration.port)/stream")
