@@ -47,8 +47,8 @@ public struct AMQPBenchReport: Sendable {
         self.firstToken = Percentiles(firstToken)
         failures = final.failures.sorted { $0.value > $1.value }.prefix(8).map { ($0.key, $0.value) }
         self.target = target
-        targetCPUPercent = target?.cpuTime.map { $0.seconds / seconds * 100 }
-        benchCPUPercent = benchCPU.map { $0.seconds / seconds * 100 }
+        targetCPUPercent = target?.cpuTime?.percentOfOneCore(over: window)
+        benchCPUPercent = benchCPU?.percentOfOneCore(over: window)
         self.machine = machine
     }
 

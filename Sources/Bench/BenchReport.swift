@@ -61,12 +61,11 @@ public struct BenchReport: Sendable {
         tokenLatency = Percentiles(tally.tokenLatencies)
         outOfOrder = tally.outOfOrder
         self.stallSeconds = stallSeconds
-        failures = Array(tally.failures.values.sorted { $0.count > $1.count }.prefix(Self.failureLimit))
+        failures = FailureSummary.mostFrequent(tally.failures.values)
         targetPID = options.pid
         self.target = target
-        let run = runTime.seconds
-        targetCPUPercent = target?.cpuTime.map { run > 0 ? $0.seconds / run * 100 : 0 }
-        benchCPUPercent = benchCPU.map { run > 0 ? $0.seconds / run * 100 : 0 }
+        targetCPUPercent = target?.cpuTime?.percentOfOneCore(over: runTime)
+        benchCPUPercent = benchCPU?.percentOfOneCore(over: runTime)
         self.machine = machine
     }
 
@@ -83,4 +82,9 @@ extension Duration {
     }
 
     var milliseconds: Double { seconds * 1000 }
+
+    /// This much CPU time as a percentage of one core over `run` (0 for an empty run).
+    func percentOfOneCore(over run: Duration) -> Double {
+        run > .zero ? seconds / run.seconds * 100 : 0
+    }
 }

@@ -60,4 +60,9 @@ public struct FailureSummary: Sendable {
     public var count: Int
     /// The specifics of the first stream that failed this way (stream id, progress, server text).
     public var example: String?
+
+    /// The few most frequent, for a report.
+    static func mostFrequent(_ summaries: some Sequence<FailureSummary>) -> [FailureSummary] {
+        Array(summaries.sorted { $0.count > $1.count }.prefix(BenchReport.failureLimit))
+    }
 }

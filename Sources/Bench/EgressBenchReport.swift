@@ -88,12 +88,11 @@ public struct EgressBenchReport: Sendable {
                 tokensPerSecond: seconds > 0 ? Double(measured.windowTokens[egress] ?? 0) / seconds : 0,
                 timeToFirstToken: Percentiles(histograms.timeToFirstToken), tokenLatency: Percentiles(histograms.tokenLatency))
         }
-        failures = Array(counters.failures.values.sorted { $0.count > $1.count }.prefix(BenchReport.failureLimit))
+        failures = FailureSummary.mostFrequent(counters.failures.values)
         targetPID = options.pid
         target = measured.target
-        let run = measured.runTime.seconds
-        targetCPUPercent = measured.target?.cpuTime.map { run > 0 ? $0.seconds / run * 100 : 0 }
-        benchCPUPercent = measured.benchCPU.map { run > 0 ? $0.seconds / run * 100 : 0 }
+        targetCPUPercent = measured.target?.cpuTime?.percentOfOneCore(over: measured.runTime)
+        benchCPUPercent = measured.benchCPU?.percentOfOneCore(over: measured.runTime)
         machine = .current()
     }
 

@@ -88,15 +88,13 @@ public final class StreamRun: LLMReceiver, Sendable {
 
     /// One lock for the whole piece, and the sinks get its events together.
     public func llmDidProduce(contentsOf outputs: [LLMOutput]) {
-        if outputs.contains(where: \.isToken) {
-            let first = state.withLock { state -> Bool in
-                defer { state.firstTokenSeen = true }
-                return !state.firstTokenSeen && !state.finished
+        let firstTokenAt = state.withLock { state -> ContinuousClock.Instant? in
+            var firstTokenAt: ContinuousClock.Instant?
+            if !state.firstTokenSeen, outputs.contains(where: \.isToken) {
+                state.firstTokenSeen = true
+                if !state.finished { firstTokenAt = .now }
             }
-            if first { onFirstToken(ContinuousClock.now - createdAt) }
-        }
-        state.withLock { state in
-            guard !state.finished else { return }
+            guard !state.finished else { return firstTokenAt }
             var kinds: [StreamEvent.Kind] = []
             kinds.reserveCapacity(outputs.count)
             for output in outputs {
@@ -109,7 +107,10 @@ public final class StreamRun: LLMReceiver, Sendable {
                 }
             }
             deliver(kinds, state: &state)
+            return firstTokenAt
         }
+        // Reported outside the lock; the instant was taken before the sinks saw the token.
+        if let firstTokenAt { onFirstToken(firstTokenAt - createdAt) }
     }
 
     public func llmDidFinish(_ failure: StreamFailure?) {

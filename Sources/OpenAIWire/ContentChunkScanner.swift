@@ -142,20 +142,7 @@ struct ContentChunkScanner {
 
     /// A key without escapes (an escaped key is left to the full decoder).
     private mutating func rawKey() -> Key? {
-        guard consume(UInt8(ascii: "\"")) else { return nil }
-        let start = index
-        while index < bytes.count {
-            switch bytes[index] {
-            case UInt8(ascii: "\""):
-                defer { index += 1 }
-                return Key(bytes: UnsafeRawBufferPointer(rebasing: bytes[start..<index]))
-            case UInt8(ascii: "\\"), 0..<0x20:
-                return nil
-            default:
-                index += 1
-            }
-        }
-        return nil
+        plainString().map(Key.init(bytes:))
     }
 
     private mutating func value() -> JSONValue? {
@@ -175,22 +162,20 @@ struct ContentChunkScanner {
     /// `optionalString`, except that a plain string (no escapes) spelled exactly as `known` is
     /// stepped over and `known` taken.
     private mutating func optionalString(into target: inout String?, unlessEqualTo known: String?) -> Bool {
-        if var known, index < bytes.count, bytes[index] == UInt8(ascii: "\"") {
+        // Only a plain string can be compared as bytes: an escape could make the same bytes a
+        // different string, and a raw control character is invalid JSON the parser must reject.
+        let start = index
+        if var known, let raw = plainString() {
             let same = known.withUTF8 { utf8 -> Bool in
-                let end = index + 1 + utf8.count
-                guard end < bytes.count, bytes[end] == UInt8(ascii: "\""), let base = bytes.baseAddress else { return false }
-                if let known = utf8.baseAddress, memcmp(base + index + 1, known, utf8.count) != 0 { return false }
-                // An escape inside could make the same bytes a different string, and a raw
-                // control character is invalid JSON the parser must reject.
-                return !UnsafeRawBufferPointer(rebasing: bytes[(index + 1)..<end]).contains {
-                    $0 == UInt8(ascii: "\\") || $0 < 0x20
-                }
+                guard utf8.count == raw.count else { return false }
+                guard let left = raw.baseAddress, let right = utf8.baseAddress else { return raw.isEmpty }
+                return memcmp(left, right, raw.count) == 0
             }
             if same {
-                index += known.utf8.count + 2
                 target = known
                 return true
             }
+            index = start
         }
         return optionalString(into: &target)
     }
