@@ -10,9 +10,14 @@ public protocol EventSink: Sendable {
     /// brings many per read). Same rules as `deliver`; a sink that pays per call (a lock, a
     /// wake-up, a message) handles them together, the others take them one by one.
     func deliver(contentsOf events: [StreamEvent])
+    /// This sink's readers get the stream's history from the journal rather than from the sink
+    /// (the embedded channel server): the journal then serves it to them.
+    var readsHistoryFromJournal: Bool { get }
 }
 
 extension EventSink {
+    public var readsHistoryFromJournal: Bool { false }
+
     public func deliver(contentsOf events: [StreamEvent]) {
         for event in events { deliver(event) }
     }

@@ -83,7 +83,8 @@ public final class Pipeline: Sendable {
     ) throws(RequestError) -> StreamRun {
         let uid = request.uid ?? StreamID.generate()
         let model = model(for: request)
-        let sinks = [journal.sink(for: uid)] + sinks
+        // First, so that any event a sink has published is in the journal already.
+        let sinks = [journal.sink(for: uid, sharedWithChannel: sinks.contains { $0.readsHistoryFromJournal })] + sinks
         let run = StreamRun(
             uid: uid, model: model, sinks: sinks, deadline: deadline, logger: logger,
             onFirstToken: { [weak self] latency in self?.state.withLock { $0.firstTokens.record(latency) } }

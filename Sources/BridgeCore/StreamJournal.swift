@@ -11,8 +11,8 @@ public protocol StreamJournalReader: AnyObject, Sendable {
     func journalDidFinish()
 }
 
-/// One event as the journal keeps it, replayed to any number of readers: the event itself (for
-/// readers that write another format) with its wire JSON, which the event encoded once.
+/// One event as the journal hands it to readers: the event itself (for readers that write another
+/// format) with its wire JSON, which the event encoded once.
 public struct RecordedEvent: Sendable {
     public let event: StreamEvent
 
@@ -53,14 +53,19 @@ public final class StreamJournal: Sendable {
     private struct Entry {
         var uid: String
         var epoch: String
-        var events: [RecordedEvent] = []
+        /// The stream publishes into its channel, whose history is read from here.
+        var sharedWithChannel: Bool
+        /// Events up to this seq are hidden from the channel's history (the server API removed it).
+        var channelHistoryFloor = 0
+        var events = CompactEvents()
         var bytes = 0
+        var lastRecordedAt: ContinuousClock.Instant
         var finishedAt: ContinuousClock.Instant?
         var readers: [ObjectIdentifier: (reader: any StreamJournalReader, after: Int)] = [:]
 
         var status: Status {
-            guard let last = events.last, last.isTerminal else { return .running }
-            switch last.event.kind {
+            guard let last = events.lastOther, last.isTerminal else { return .running }
+            switch last.kind {
             case .cancelled: return .cancelled
             case .error: return .error
             default: return .done
@@ -71,7 +76,7 @@ public final class StreamJournal: Sendable {
         /// keeping the answer assembled would append every token a second time as it arrives.
         var result: StreamResult {
             var result = StreamResult(uid: uid)
-            for recorded in events { result.apply(recorded.event) }
+            for position in 0..<events.count { result.apply(events.event(at: position, uid: uid)) }
             return result
         }
     }
@@ -98,8 +103,11 @@ public final class StreamJournal: Sendable {
     }
 
     /// The sink that records one stream (the pipeline gives one to every run).
-    public func sink(for uid: String) -> any EventSink {
-        JournalSink(journal: self, uid: uid)
+    ///
+    /// - Parameter sharedWithChannel: the stream also publishes into its channel, and that
+    ///   channel's history is read from here (`channelHistory`).
+    public func sink(for uid: String, sharedWithChannel: Bool = false) -> any EventSink {
+        JournalSink(journal: self, uid: uid, sharedWithChannel: sharedWithChannel)
     }
 
     /// Bytes held for all streams (estimated), for metrics.
@@ -121,7 +129,7 @@ public final class StreamJournal: Sendable {
                 return .waiting
             }
             defer { state.entries[uid] = entry }
-            if entry.finishedAt != nil, let last = entry.events.last, after >= last.seq { return .alreadyRead }
+            if entry.finishedAt != nil, let last = entry.events.lastSeq, after >= last { return .alreadyRead }
             Self.replay(entry, to: reader, after: after)
             if entry.finishedAt == nil { entry.readers[ObjectIdentifier(reader)] = (reader, after) }
             return .attached
@@ -154,26 +162,66 @@ public final class StreamJournal: Sendable {
         }
     }
 
-    // MARK: - Recording
+    // MARK: - The channel's view
 
-    fileprivate func record(_ event: StreamEvent, uid: String, now: ContinuousClock.Instant = .now) {
-        record(contentsOf: [event], uid: uid, now: now)
-    }
-
-    /// One lock for a run of events of one stream.
-    fileprivate func record(contentsOf events: [StreamEvent], uid: String, now: ContinuousClock.Instant = .now) {
+    /// Where a stream's kept run stands as its channel's history: its epoch and last seq. nil when
+    /// the stream is unknown, forgotten, or does not publish into its channel.
+    public func channelPosition(of uid: String) -> (epoch: String, top: Int)? {
         state.withLock { state in
-            for event in events { record(RecordedEvent(event), uid: uid, now: now, in: &state) }
+            guard let entry = state.entries[uid], entry.sharedWithChannel else { return nil }
+            return (entry.epoch, entry.events.lastSeq ?? 0)
         }
     }
 
-    private func record(_ recorded: RecordedEvent, uid: String, now: ContinuousClock.Instant, in state: inout State) {
+    /// The events of run `epoch` with seqs `after+1...through`, oldest first, as its channel's
+    /// history shows them, and when the run's last event came. nil when that run is not kept.
+    public func channelHistory(
+        of uid: String, epoch: String, after: Int, through: Int
+    ) -> (events: [RecordedEvent], lastRecordedAt: ContinuousClock.Instant)? {
+        state.withLock { state in
+            guard let entry = state.entries[uid], entry.sharedWithChannel, entry.epoch == epoch else { return nil }
+            let events = entry.events
+            let first = events.position(after: max(after, entry.channelHistoryFloor))
+            let end = max(first, events.position(after: through))
+            return ((first..<end).map { RecordedEvent(events.event(at: $0, uid: uid)) }, entry.lastRecordedAt)
+        }
+    }
+
+    /// Hides run `epoch`'s events up to `through` from its channel's history; resuming readers
+    /// still get them.
+    public func hideChannelHistory(of uid: String, epoch: String, through: Int) {
+        state.withLock { state in
+            guard let index = state.entries.index(forKey: uid), state.entries.values[index].epoch == epoch else { return }
+            state.entries.values[index].channelHistoryFloor = max(state.entries.values[index].channelHistoryFloor, through)
+        }
+    }
+
+    // MARK: - Recording
+
+    fileprivate func record(_ event: StreamEvent, uid: String, sharedWithChannel: Bool, now: ContinuousClock.Instant = .now) {
+        record(contentsOf: [event], uid: uid, sharedWithChannel: sharedWithChannel, now: now)
+    }
+
+    /// One lock for a run of events of one stream.
+    fileprivate func record(
+        contentsOf events: [StreamEvent], uid: String, sharedWithChannel: Bool, now: ContinuousClock.Instant = .now
+    ) {
+        state.withLock { state in
+            for event in events {
+                record(RecordedEvent(event), uid: uid, sharedWithChannel: sharedWithChannel, now: now, in: &state)
+            }
+        }
+    }
+
+    private func record(
+        _ recorded: RecordedEvent, uid: String, sharedWithChannel: Bool, now: ContinuousClock.Instant, in state: inout State
+    ) {
         let event = recorded.event
         if case .start(let epoch, _) = event.kind {
             prune(&state, now: now)
             // A new run of the uid starts over; readers of the old one were let go when it ended.
             if let old = state.entries.removeValue(forKey: uid) { state.bytes -= old.bytes }
-            var entry = Entry(uid: uid, epoch: epoch)
+            var entry = Entry(uid: uid, epoch: epoch, sharedWithChannel: sharedWithChannel, lastRecordedAt: now)
             entry.bytes = Self.entryOverhead
             state.bytes += Self.entryOverhead
             if let waiting = state.waiting.removeValue(forKey: uid) {
@@ -184,11 +232,13 @@ public final class StreamJournal: Sendable {
         }
         // Changed in place through its index: one lookup, and appending never copies the events.
         guard let index = state.entries.index(forKey: uid) else { return }
-        // The event (its JSON and its decoded form) and the bookkeeping around it.
-        let size = 2 * recorded.json.count + 64
+        let before = state.entries.values[index].events.byteCount
+        state.entries.values[index].events.append(event)
+        if recorded.isTerminal { state.entries.values[index].events.shrinkToFit() }
+        let size = state.entries.values[index].events.byteCount - before
         state.bytes += size
         state.entries.values[index].bytes += size
-        state.entries.values[index].events.append(recorded)
+        state.entries.values[index].lastRecordedAt = now
         for (reader, after) in state.entries.values[index].readers.values where recorded.seq > after {
             reader.journal(didRecord: recorded)
         }
@@ -203,7 +253,10 @@ public final class StreamJournal: Sendable {
 
     private static func replay(_ entry: Entry, to reader: any StreamJournalReader, after: Int) {
         reader.journalDidAttach(epoch: entry.epoch)
-        for event in entry.events where event.seq > after { reader.journal(didRecord: event) }
+        let events = entry.events
+        for position in events.position(after: after)..<events.count {
+            reader.journal(didRecord: RecordedEvent(events.event(at: position, uid: entry.uid)))
+        }
         if entry.finishedAt != nil { reader.journalDidFinish() }
     }
 
@@ -229,13 +282,14 @@ public final class StreamJournal: Sendable {
 private struct JournalSink: EventSink {
     let journal: StreamJournal
     let uid: String
+    let sharedWithChannel: Bool
     var name: String { "journal" }
 
     func deliver(_ event: StreamEvent) {
-        journal.record(event, uid: uid)
+        journal.record(event, uid: uid, sharedWithChannel: sharedWithChannel)
     }
 
     func deliver(contentsOf events: [StreamEvent]) {
-        journal.record(contentsOf: events, uid: uid)
+        journal.record(contentsOf: events, uid: uid, sharedWithChannel: sharedWithChannel)
     }
 }

@@ -28,6 +28,7 @@ final class Channel: Sendable {
         self.name = name
         var state = State(epoch: position?.epoch ?? Channel.newEpoch(), history: HistoryRing(capacity: historySize))
         state.top = position?.top ?? 0
+        state.emptyPriorEpoch = position?.emptyPriorEpoch
         self.state = Mutex(state)
     }
 

@@ -15,10 +15,11 @@ public final class ChannelHub: Sendable {
         public var recoveryLimit: Int
         /// How long an idempotency key of the server API is remembered.
         public var idempotencyWindow: Duration
-        /// History of all channels together at most (estimated from the publications' sizes).
-        /// Beyond it, whole histories go, least recently published first, until 90% is left:
-        /// with the per-channel bounds alone, many long answers within `historyTTL` could hold
-        /// any amount of memory.
+        /// History of all channels that keep their own together at most (estimated from the
+        /// publications' sizes; a stream's channel with a `streamHistory` keeps none). Beyond it,
+        /// whole histories go, least recently published first, until 90% is left: with the
+        /// per-channel bounds alone, many long answers within `historyTTL` could hold any amount
+        /// of memory.
         public var maxHistoryBytes: Int
         /// Channels under this prefix belong to streams: their offsets are the stream's seqs, so
         /// anything else published there (server API, clients) goes to subscribers live only,
@@ -49,6 +50,8 @@ public final class ChannelHub: Sendable {
     }
 
     public let configuration: Configuration
+    /// Where stream channels' history is read from; nil: the hub keeps it in each channel.
+    public let streamHistory: (any StreamHistorySource)?
     private let directory: Mutex<Directory>
     private let publishedCount = Atomic<Int>(0)
     private let historyByteCount = Atomic<Int>(0)
@@ -58,8 +61,11 @@ public final class ChannelHub: Sendable {
     /// Taken under a channel's lock (after it), never the other way round.
     private let recency = Mutex(RecencyList())
 
-    public init(configuration: Configuration = Configuration()) {
+    /// - Parameter streamHistory: where stream channels' history is read from (the stream
+    ///   journal). Their channels then keep none, and exist only while someone subscribes.
+    public init(configuration: Configuration = Configuration(), streamHistory: (any StreamHistorySource)? = nil) {
         self.configuration = configuration
+        self.streamHistory = streamHistory
         directory = Mutex(Directory(retired: RetiredPositions(ttl: configuration.historyMetaTTL)))
     }
 
@@ -76,6 +82,28 @@ public final class ChannelHub: Sendable {
         directory.withLock { $0.channels[name] }
     }
 
+    private func isStreamChannel(_ name: String) -> Bool {
+        !configuration.streamPrefix.isEmpty && name.hasPrefix(configuration.streamPrefix)
+    }
+
+    /// The stream uid a channel under the stream prefix stands for, when `streamHistory` is
+    /// given; whether it keeps that stream is for it to say.
+    private func journaledStream(_ name: String) -> String? {
+        guard streamHistory != nil, isStreamChannel(name) else { return nil }
+        return String(name.dropFirst(configuration.streamPrefix.count))
+    }
+
+    /// Where a channel made anew starts: a journaled stream's kept run, else where a retired
+    /// channel of that name stood.
+    private func startingPosition(of name: String, retired: inout RetiredPositions) -> RetiredPositions.Position? {
+        let retiredPosition = retired.takeBack(name, now: .now)
+        if let uid = journaledStream(name), let kept = streamHistory?.position(ofStream: uid) {
+            let prior = retiredPosition?.epoch == kept.epoch ? retiredPosition?.emptyPriorEpoch : nil
+            return RetiredPositions.Position(epoch: kept.epoch, top: kept.offset, emptyPriorEpoch: prior)
+        }
+        return retiredPosition
+    }
+
     /// Runs `body` under the lock of channel `name`, made (or made again from its retired
     /// position) when missing. The map lock is let go before the channel's is taken, so the
     /// sweeper may drop the channel in between: then it is looked up again.
@@ -83,7 +111,7 @@ public final class ChannelHub: Sendable {
         while true {
             let channel = directory.withLock { directory -> Channel in
                 if let existing = directory.channels[name] { return existing }
-                let restored = directory.retired.takeBack(name, now: .now)
+                let restored = startingPosition(of: name, retired: &directory.retired)
                 let channel = Channel(name: name, historySize: configuration.historySize, restoring: restored)
                 directory.channels[name] = channel
                 return channel
@@ -141,25 +169,55 @@ public final class ChannelHub: Sendable {
     public func publishStream(channel name: String, epoch: String, events: [StreamPublication]) {
         defer { trimHistoryIfOverBudget() }
         withLiveChannel(name) { state, channel in
-            if state.epoch != epoch {
-                // Nothing published under the old epoch: a position in it is a position in this one.
-                state.emptyPriorEpoch = state.top == 0 ? state.epoch : nil
-                state.epoch = epoch
-                state.top = 0
-                keepingCount(&state, of: channel) { $0.removeAll() }
+            publish(events, epoch: epoch, into: &state, of: channel, keepingHistory: true)
+        }
+    }
+
+    /// Publishes a stream's events whose history `streamHistory` keeps (recorded there before
+    /// they come here): they go to the channel's subscribers only. With none there is no channel
+    /// and nothing to do; a subscriber who comes later recovers from the journal. Without a
+    /// `streamHistory`, the same as `publishStream`.
+    public func publishJournaledStream(channel name: String, epoch: String, events: [StreamPublication]) {
+        guard streamHistory != nil else { return publishStream(channel: name, epoch: epoch, events: events) }
+        guard let channel = channel(name) else {
+            publishedCount.add(events.count, ordering: .relaxed)
+            return
+        }
+        channel.state.withLock { state in
+            // Dropped by the sweeper since the lookup: it had no subscribers.
+            guard !state.removed else {
+                publishedCount.add(events.count, ordering: .relaxed)
+                return
             }
-            let now = ContinuousClock.now
-            for event in events {
-                // A seq at or below the top was published already (never twice).
-                guard event.seq > state.top else { continue }
-                let publication = Publication(
-                    channel: name, offset: event.seq, data: event.data, delta: event.delta,
-                    encodingPush: !state.subscribers.isEmpty)
-                state.top = event.seq
+            publish(events, epoch: epoch, into: &state, of: channel, keepingHistory: false)
+        }
+    }
+
+    /// A stream's events at their seqs under its run's `epoch`, to the subscribers and, when
+    /// `keepingHistory`, into the channel's own history. A seq at or below the top was published
+    /// already (never twice).
+    private func publish(
+        _ events: [StreamPublication], epoch: String, into state: inout Channel.State, of channel: Channel, keepingHistory: Bool
+    ) {
+        if state.epoch != epoch {
+            // Nothing published under the old epoch: a position in it is a position in this one.
+            state.emptyPriorEpoch = state.top == 0 ? state.epoch : nil
+            state.epoch = epoch
+            state.top = 0
+            if keepingHistory { keepingCount(&state, of: channel) { $0.removeAll() } }
+        }
+        let now = ContinuousClock.now
+        for event in events {
+            guard event.seq > state.top else { continue }
+            let publication = Publication(
+                channel: channel.name, offset: event.seq, data: event.data, delta: event.delta,
+                encodingPush: !state.subscribers.isEmpty)
+            state.top = event.seq
+            if keepingHistory {
                 keepingCount(&state, of: channel, published: true) { $0.append(publication) }
                 state.lastPublish = now
-                deliver(publication, to: state.subscribers, channel: name)
             }
+            deliver(publication, to: state.subscribers, channel: channel.name)
         }
     }
 
@@ -179,7 +237,7 @@ public final class ChannelHub: Sendable {
     ) {
         withLiveChannel(name) { state, _ in
             var outcome = SubscribeOutcome(epoch: state.epoch, offset: state.top, recovered: false, publications: [])
-            if let position = recover { outcome = recovery(from: position, in: state) }
+            if let position = recover { outcome = recovery(from: position, in: state, channel: name) }
             state.subscribers[ObjectIdentifier(subscriber)] = subscriber
             reply(outcome)
         }
@@ -188,21 +246,49 @@ public final class ChannelHub: Sendable {
     /// Centrifugo's rule: recovered when the epoch matches (or none was given) and the missed
     /// publications from just after `position` up to the top are all still in history and within
     /// the recovery limit. A partial catch-up is never returned.
-    private func recovery(from position: StreamPosition, in state: Channel.State) -> SubscribeOutcome {
+    private func recovery(from position: StreamPosition, in state: Channel.State, channel name: String) -> SubscribeOutcome {
         var outcome = SubscribeOutcome(epoch: state.epoch, offset: state.top, recovered: false, publications: [])
-        let epochMatches = position.epoch.isEmpty || position.epoch == state.epoch || position.epoch == state.emptyPriorEpoch
+        // A subscriber at offset 0 of a stream's channel has seen nothing of any run: the current
+        // one from its start is what it missed, whatever epoch the channel had when it came (the
+        // empty channel it subscribed to may have been dropped and made again since).
+        let fromNothing = position.offset == 0 && isStreamChannel(name)
+        let epochMatches =
+            position.epoch.isEmpty || fromNothing || position.epoch == state.epoch || position.epoch == state.emptyPriorEpoch
         guard epochMatches else { return outcome }
         guard position.offset < state.top else {
             outcome.recovered = position.offset == state.top
             return outcome
         }
-        let missed = state.history.after(position.offset)
+        let missed = publications(of: name, in: state, after: position.offset)
         guard let first = missed.first, first.offset == position.offset + 1, missed.count <= configuration.recoveryLimit,
             missed.last?.offset == state.top
         else { return outcome }
         outcome.recovered = true
         outcome.publications = missed
         return outcome
+    }
+
+    /// What a channel holds after `offset`: its own history or, having none, its stream's in the
+    /// journal. (A stream channel may keep its own: `/api/execute` publishes text messages there.)
+    private func publications(of name: String, in state: Channel.State, after offset: UInt64) -> [Publication] {
+        if state.history.isEmpty, let uid = journaledStream(name) {
+            return journaledHistory(of: uid, channel: name, in: state, after: offset)
+        }
+        return state.history.after(offset)
+    }
+
+    /// A journaled stream's history after `offset` up to its channel's top (everything the
+    /// channel published), within `historySize` and `historyTTL` as a channel's own would be.
+    private func journaledHistory(
+        of uid: String, channel name: String, in state: Channel.State, after offset: UInt64, now: ContinuousClock.Instant = .now
+    ) -> [Publication] {
+        let size = UInt64(configuration.historySize)
+        let oldestKept = state.top > size ? state.top - size : 0
+        guard let source = streamHistory, state.top > offset,
+            let kept = source.events(ofStream: uid, epoch: state.epoch, after: max(offset, oldestKept), through: state.top),
+            now - kept.lastEventAt < configuration.historyTTL
+        else { return [] }
+        return kept.events.map { Publication(channel: name, offset: $0.seq, data: $0.data, encodingPush: false) }
     }
 
     public func unsubscribe(_ subscriber: any ChannelSubscriber, from name: String) {
@@ -216,22 +302,41 @@ public final class ChannelHub: Sendable {
     /// allows; N: the first N (newest first when `reverse`). `since` must name this epoch (112).
     public func history(channel name: String, limit: Int, since: StreamPosition?, reverse: Bool) -> Result<HistoryPage, ReplyError> {
         guard let channel = channel(name) else {
+            if let uid = journaledStream(name), let kept = streamHistory?.position(ofStream: uid) {
+                var state = Channel.State(epoch: kept.epoch, history: HistoryRing(capacity: 0))
+                state.top = kept.offset
+                let all = journaledHistory(of: uid, channel: name, in: state, after: 0)
+                return page(of: all, epoch: kept.epoch, top: kept.offset, limit: limit, since: since, reverse: reverse)
+            }
             let retired = directory.withLock { $0.retired.position(of: name, now: .now) }
             return .success(HistoryPage(epoch: retired?.epoch ?? Channel.newEpoch(), offset: retired?.top ?? 0, publications: []))
         }
         return channel.state.withLock { state in
-            if let since, !since.epoch.isEmpty, since.epoch != state.epoch { return .failure(.unrecoverablePosition) }
-            var selected = state.history.all
-            if let since {
-                selected = reverse ? selected.filter { $0.offset < since.offset } : selected.filter { $0.offset > since.offset }
-            }
-            if reverse { selected.reverse() }
-            let cap = limit < 0 ? configuration.recoveryLimit : min(limit, configuration.recoveryLimit)
-            return .success(HistoryPage(epoch: state.epoch, offset: state.top, publications: Array(selected.prefix(cap))))
+            page(of: publications(of: name, in: state, after: 0), epoch: state.epoch, top: state.top, limit: limit, since: since, reverse: reverse)
         }
     }
 
+    /// The part of a channel's history (`all`, oldest first) that a history query asks for.
+    private func page(
+        of all: [Publication], epoch: String, top: UInt64, limit: Int, since: StreamPosition?, reverse: Bool
+    ) -> Result<HistoryPage, ReplyError> {
+        if let since, !since.epoch.isEmpty, since.epoch != epoch { return .failure(.unrecoverablePosition) }
+        var selected = all
+        if let since {
+            selected = reverse ? selected.filter { $0.offset < since.offset } : selected.filter { $0.offset > since.offset }
+        }
+        if reverse { selected.reverse() }
+        let cap = limit < 0 ? configuration.recoveryLimit : min(limit, configuration.recoveryLimit)
+        return .success(HistoryPage(epoch: epoch, offset: top, publications: Array(selected.prefix(cap))))
+    }
+
     public func removeHistory(channel name: String) {
+        if let uid = journaledStream(name) {
+            let live = channel(name)?.state.withLock { state in state.removed ? nil : StreamPosition(offset: state.top, epoch: state.epoch) }
+            if let position = live ?? streamHistory?.position(ofStream: uid) {
+                streamHistory?.hideHistory(ofStream: uid, epoch: position.epoch, through: position.offset)
+            }
+        }
         guard let channel = channel(name) else { return }
         channel.state.withLock { state in keepingCount(&state, of: channel) { $0.removeAll() } }
     }
@@ -277,7 +382,7 @@ public final class ChannelHub: Sendable {
                     // Subscribed or published to again in the meantime? Keep it.
                     guard state.subscribers.isEmpty, state.history.isEmpty, state.idempotency.isEmpty else { return nil }
                     state.removed = true
-                    return RetiredPositions.Position(epoch: state.epoch, top: state.top)
+                    return RetiredPositions.Position(epoch: state.epoch, top: state.top, emptyPriorEpoch: state.emptyPriorEpoch)
                 }
                 guard let position else { continue }
                 directory.channels[name] = nil

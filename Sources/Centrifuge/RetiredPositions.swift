@@ -10,6 +10,9 @@ struct RetiredPositions {
     struct Position: Sendable {
         var epoch: String
         var top: UInt64
+        /// The epoch it had while still empty, under which early subscribers hold their position
+        /// (`Channel.State.emptyPriorEpoch`).
+        var emptyPriorEpoch: String?
     }
 
     private var positions: ExpiringDictionary<String, Position>

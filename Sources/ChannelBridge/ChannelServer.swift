@@ -21,17 +21,20 @@ public final class ChannelServer: WebSocketHandler, Sendable {
     ) {
         self.init(
             configuration: configuration, authorizer: authorizer, logger: logger,
-            rpcHandler: StreamCancelRPC.handler(pipeline: pipeline, authorizer: authorizer, streamPrefix: configuration.streamPrefix))
+            rpcHandler: StreamCancelRPC.handler(pipeline: pipeline, authorizer: authorizer, streamPrefix: configuration.streamPrefix),
+            streamHistory: JournalHistory(journal: pipeline.journal))
     }
 
+    /// - Parameter streamHistory: where the streams' channels read their history (the pipeline's
+    ///   journal); nil: each channel keeps its own.
     public init(
         configuration: ChannelServerConfiguration, authorizer: any ChannelAuthorizer, logger: Logger,
-        rpcHandler: ClientSession.RPCHandler? = nil
+        rpcHandler: ClientSession.RPCHandler? = nil, streamHistory: (any StreamHistorySource)? = nil
     ) {
         self.configuration = configuration
         var hubConfiguration = configuration.hub
         hubConfiguration.streamPrefix = configuration.streamPrefix
-        hub = ChannelHub(configuration: hubConfiguration)
+        hub = ChannelHub(configuration: hubConfiguration, streamHistory: streamHistory)
         self.authorizer = authorizer
         self.logger = logger
         self.rpcHandler = rpcHandler

@@ -6,6 +6,8 @@ import Synchronization
 /// epoch, data = the stream event. Never blocks: the hub only appends and enqueues.
 final class WebSocketSink: EventSink {
     let name = "websocket"
+    /// The hub reads this stream's channel history from the journal, when it was given it.
+    var readsHistoryFromJournal: Bool { hub.streamHistory != nil }
     private let hub: ChannelHub
     private let channel: String
     private let epoch = Mutex<String?>(nil)
@@ -32,6 +34,6 @@ final class WebSocketSink: EventSink {
             if case .delta(let text) = event.kind { delta = StreamDelta(uid: event.uid, from: event.seq, to: event.seq, text: text) }
             return StreamPublication(seq: UInt64(event.seq), data: event.jsonBytes(), delta: delta)
         }
-        hub.publishStream(channel: channel, epoch: epoch, events: publications)
+        hub.publishJournaledStream(channel: channel, epoch: epoch, events: publications)
     }
 }
