@@ -29,7 +29,7 @@ struct CompactEvents {
     /// The memory this holds (capacities, so growth room counts too).
     var byteCount: Int {
         kinds.capacity + textEnds.capacity * 4 + texts.capacity + (irregularSeqs?.capacity ?? 0) * 8
-            + others.capacity * 104 + otherBytes
+            + others.capacity * MemoryLayout<(position: Int, event: StreamEvent)>.stride + otherBytes
     }
 
     mutating func append(_ event: StreamEvent) {
@@ -42,10 +42,11 @@ struct CompactEvents {
         }
         irregularSeqs?.append(event.seq)
         switch event.kind {
-        case .delta(let text):
+        // Text offsets are 32-bit: a stream past 4 GiB of text keeps the rest whole.
+        case .delta(let text) where texts.count + text.utf8.count <= UInt32.max:
             kinds.append(Kind.delta.rawValue)
             texts.append(contentsOf: text.utf8)
-        case .reasoning(let text):
+        case .reasoning(let text) where texts.count + text.utf8.count <= UInt32.max:
             kinds.append(Kind.reasoning.rawValue)
             texts.append(contentsOf: text.utf8)
         default:

@@ -156,10 +156,12 @@ public final class StreamJournal: Sendable {
 
     /// The answer so far (or whole), its status and epoch; nil for a stream unknown or forgotten.
     public func result(of uid: String, now: ContinuousClock.Instant = .now) -> (result: StreamResult, status: Status, epoch: String)? {
-        state.withLock { state in
+        // Folded after the lock is let go, from a copy that shares the entry's storage.
+        let entry = state.withLock { state in
             prune(&state, now: now)
-            return state.entries[uid].map { ($0.result, $0.status, $0.epoch) }
+            return state.entries[uid]
         }
+        return entry.map { ($0.result, $0.status, $0.epoch) }
     }
 
     // MARK: - The channel's view
@@ -178,13 +180,16 @@ public final class StreamJournal: Sendable {
     public func channelHistory(
         of uid: String, epoch: String, after: Int, through: Int
     ) -> (events: [RecordedEvent], lastRecordedAt: ContinuousClock.Instant)? {
-        state.withLock { state in
+        // The events are copied out (their storage is shared, not copied) and made again after the
+        // lock is let go: every running stream records under this lock.
+        let kept = state.withLock { state -> (events: CompactEvents, range: Range<Int>, at: ContinuousClock.Instant)? in
             guard let entry = state.entries[uid], entry.sharedWithChannel, entry.epoch == epoch else { return nil }
-            let events = entry.events
-            let first = events.position(after: max(after, entry.channelHistoryFloor))
-            let end = max(first, events.position(after: through))
-            return ((first..<end).map { RecordedEvent(events.event(at: $0, uid: uid)) }, entry.lastRecordedAt)
+            let first = entry.events.position(after: max(after, entry.channelHistoryFloor))
+            let end = max(first, entry.events.position(after: through))
+            return (entry.events, first..<end, entry.lastRecordedAt)
         }
+        guard let kept else { return nil }
+        return (kept.range.map { RecordedEvent(kept.events.event(at: $0, uid: uid)) }, kept.at)
     }
 
     /// Hides run `epoch`'s events up to `through` from its channel's history; resuming readers

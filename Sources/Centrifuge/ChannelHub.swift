@@ -4,7 +4,8 @@ import Synchronization
 /// Every channel of the embedded server: publishing (fan-out to subscribers, history),
 /// subscribing with recovery, history and presence queries. No I/O: subscribers enqueue.
 ///
-/// Lock order: the hub's map, then a channel, then a subscriber's own lock; never the other way.
+/// Lock order: the hub's map, then a channel, then the stream journal (`streamHistory`) or a
+/// subscriber's own lock; never the other way.
 public final class ChannelHub: Sendable {
     public struct Configuration: Sendable {
         /// Publications kept per channel.
@@ -177,19 +178,23 @@ public final class ChannelHub: Sendable {
     /// they come here): they go to the channel's subscribers only. With none there is no channel
     /// and nothing to do; a subscriber who comes later recovers from the journal. Without a
     /// `streamHistory`, the same as `publishStream`.
-    public func publishJournaledStream(channel name: String, epoch: String, events: [StreamPublication]) {
-        guard streamHistory != nil else { return publishStream(channel: name, epoch: epoch, events: events) }
+    ///
+    /// - Parameter events: made only when the channel exists (`count` of them).
+    public func publishJournaledStream(
+        channel name: String, epoch: String, count: Int, events: () -> [StreamPublication]
+    ) {
+        guard streamHistory != nil else { return publishStream(channel: name, epoch: epoch, events: events()) }
         guard let channel = channel(name) else {
-            publishedCount.add(events.count, ordering: .relaxed)
+            publishedCount.add(count, ordering: .relaxed)
             return
         }
         channel.state.withLock { state in
             // Dropped by the sweeper since the lookup: it had no subscribers.
             guard !state.removed else {
-                publishedCount.add(events.count, ordering: .relaxed)
+                publishedCount.add(count, ordering: .relaxed)
                 return
             }
-            publish(events, epoch: epoch, into: &state, of: channel, keepingHistory: false)
+            publish(events(), epoch: epoch, into: &state, of: channel, keepingHistory: false)
         }
     }
 
@@ -204,7 +209,9 @@ public final class ChannelHub: Sendable {
             state.emptyPriorEpoch = state.top == 0 ? state.epoch : nil
             state.epoch = epoch
             state.top = 0
-            if keepingHistory { keepingCount(&state, of: channel) { $0.removeAll() } }
+            // Whatever the channel kept of the old run goes, in either mode: a journaled stream's
+            // channel may hold text an earlier `/api/execute` published there.
+            keepingCount(&state, of: channel) { $0.removeAll() }
         }
         let now = ContinuousClock.now
         for event in events {
@@ -305,14 +312,16 @@ public final class ChannelHub: Sendable {
             if let uid = journaledStream(name), let kept = streamHistory?.position(ofStream: uid) {
                 var state = Channel.State(epoch: kept.epoch, history: HistoryRing(capacity: 0))
                 state.top = kept.offset
-                let all = journaledHistory(of: uid, channel: name, in: state, after: 0)
+                let all = limit == 0 ? [] : journaledHistory(of: uid, channel: name, in: state, after: 0)
                 return page(of: all, epoch: kept.epoch, top: kept.offset, limit: limit, since: since, reverse: reverse)
             }
             let retired = directory.withLock { $0.retired.position(of: name, now: .now) }
             return .success(HistoryPage(epoch: retired?.epoch ?? Channel.newEpoch(), offset: retired?.top ?? 0, publications: []))
         }
         return channel.state.withLock { state in
-            page(of: publications(of: name, in: state, after: 0), epoch: state.epoch, top: state.top, limit: limit, since: since, reverse: reverse)
+            // Limit 0 asks for the position alone.
+            let all = limit == 0 ? [] : publications(of: name, in: state, after: 0)
+            return page(of: all, epoch: state.epoch, top: state.top, limit: limit, since: since, reverse: reverse)
         }
     }
 

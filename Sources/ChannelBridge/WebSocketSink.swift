@@ -29,11 +29,12 @@ final class WebSocketSink: EventSink {
             }
             return current ?? ""
         }
-        let publications = events.map { event in
-            var delta: StreamDelta?
-            if case .delta(let text) = event.kind { delta = StreamDelta(uid: event.uid, from: event.seq, to: event.seq, text: text) }
-            return StreamPublication(seq: UInt64(event.seq), data: event.jsonBytes(), delta: delta)
+        hub.publishJournaledStream(channel: channel, epoch: epoch, count: events.count) {
+            events.map { event in
+                var delta: StreamDelta?
+                if case .delta(let text) = event.kind { delta = StreamDelta(uid: event.uid, from: event.seq, to: event.seq, text: text) }
+                return StreamPublication(seq: UInt64(event.seq), data: event.jsonBytes(), delta: delta)
+            }
         }
-        hub.publishJournaledStream(channel: channel, epoch: epoch, events: publications)
     }
 }

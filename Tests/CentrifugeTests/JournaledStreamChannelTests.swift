@@ -56,9 +56,9 @@ struct JournaledStreamChannelTests {
         }
 
         func publish(_ events: [StreamEvent]) {
-            hub.publishJournaledStream(
-                channel: channel, epoch: epoch,
-                events: events.map { StreamPublication(seq: UInt64($0.seq), data: $0.jsonBytes()) })
+            hub.publishJournaledStream(channel: channel, epoch: epoch, count: events.count) {
+                events.map { StreamPublication(seq: UInt64($0.seq), data: $0.jsonBytes()) }
+            }
         }
     }
 
@@ -237,6 +237,21 @@ struct JournaledStreamChannelTests {
         #expect(fromNothing.recovered && fromNothing.publications.count == 5, "offset 0 has seen nothing of any run")
     }
 
+    @Test func aStreamStartingOnAChannelWithTextOfItsOwnReplacesIt() {
+        // `/api/execute` published text into `stream_shared`; then a stream with uid `shared` runs.
+        let journal = StreamJournal(retention: .seconds(60))
+        let hub = Self.hub(journal)
+        for seq in 1...5 {
+            hub.publishStream(channel: "stream_shared", epoch: "TEXTRUN1", seq: UInt64(seq), data: Array(#"{"text":"old"}"#.utf8))
+        }
+        let stream = Stream("shared", journal: journal, hub: hub)
+        stream.emit(deltas: 8)
+        let outcome = Self.subscribe(RecordingSubscriber(), to: stream.channel, hub: hub, recover: StreamPosition(offset: 2, epoch: stream.epoch))
+        #expect(outcome.recovered && outcome.publications.map(\.offset) == Array(3...8))
+        #expect(outcome.publications.allSatisfy { String(decoding: $0.data, as: UTF8.self).contains(#""uid":"shared""#) }, "the stream's events")
+        #expect(hub.historyBytes == 0, "the old run's text went with its epoch")
+    }
+
     @Test func aSweptChannelComesBackWhereTheJournalStands() {
         let journal = StreamJournal(retention: .seconds(60))
         let hub = Self.hub(journal)
@@ -278,9 +293,9 @@ struct JournaledStreamRaceTests {
                     events.append(StreamEvent(uid: uid, seq: seq, kind: seq == 1 ? .start(epoch: "BUSYRUN1", model: "m") : .delta(text: "x")))
                 }
                 recorder.deliver(contentsOf: events)
-                hub.publishJournaledStream(
-                    channel: channel, epoch: "BUSYRUN1",
-                    events: events.map { StreamPublication(seq: UInt64($0.seq), data: $0.jsonBytes()) })
+                hub.publishJournaledStream(channel: channel, epoch: "BUSYRUN1", count: events.count) {
+                    events.map { StreamPublication(seq: UInt64($0.seq), data: $0.jsonBytes()) }
+                }
             }
         }
         sweeper.start()
