@@ -72,6 +72,23 @@ public final class StreamJournal: Sendable {
             }
         }
 
+        /// Keeps one event and hands it to the readers; returns how many bytes the entry grew by.
+        mutating func record(_ recorded: RecordedEvent, now: ContinuousClock.Instant) -> Int {
+            let before = events.byteCount
+            events.append(recorded.event)
+            if recorded.isTerminal { events.shrinkToFit() }
+            let size = events.byteCount - before
+            bytes += size
+            lastRecordedAt = now
+            for (reader, after) in readers.values where recorded.seq > after { reader.journal(didRecord: recorded) }
+            if recorded.isTerminal {
+                for (reader, _) in readers.values { reader.journalDidFinish() }
+                readers = [:]
+                finishedAt = now
+            }
+            return size
+        }
+
         /// Folded from the events when asked: `/result` is asked once per stream at most, while
         /// keeping the answer assembled would append every token a second time as it arrives.
         var result: StreamResult {
@@ -207,53 +224,44 @@ public final class StreamJournal: Sendable {
         record(contentsOf: [event], uid: uid, sharedWithChannel: sharedWithChannel, now: now)
     }
 
-    /// One lock for a run of events of one stream.
+    /// One lock and one lookup for a run of events of one stream.
     fileprivate func record(
         contentsOf events: [StreamEvent], uid: String, sharedWithChannel: Bool, now: ContinuousClock.Instant = .now
     ) {
         state.withLock { state in
+            // Each event changes its entry in place through the index: the entry is never copied.
+            // Removing entries (a new run, pruning) moves the others, so the index is found again.
+            var index = state.entries.index(forKey: uid)
             for event in events {
-                record(RecordedEvent(event), uid: uid, sharedWithChannel: sharedWithChannel, now: now, in: &state)
+                if case .start(let epoch, _) = event.kind {
+                    begin(uid: uid, epoch: epoch, sharedWithChannel: sharedWithChannel, now: now, in: &state)
+                    index = state.entries.index(forKey: uid)
+                }
+                guard let current = index else { continue }
+                let recorded = RecordedEvent(event)
+                state.bytes += state.entries.values[current].record(recorded, now: now)
+                if recorded.isTerminal {
+                    state.finishedOrder.append((uid, now))
+                    prune(&state, now: now)
+                    index = state.entries.index(forKey: uid)
+                }
             }
         }
     }
 
-    private func record(
-        _ recorded: RecordedEvent, uid: String, sharedWithChannel: Bool, now: ContinuousClock.Instant, in state: inout State
-    ) {
-        let event = recorded.event
-        if case .start(let epoch, _) = event.kind {
-            prune(&state, now: now)
-            // A new run of the uid starts over; readers of the old one were let go when it ended.
-            if let old = state.entries.removeValue(forKey: uid) { state.bytes -= old.bytes }
-            var entry = Entry(uid: uid, epoch: epoch, sharedWithChannel: sharedWithChannel, lastRecordedAt: now)
-            entry.bytes = Self.entryOverhead
-            state.bytes += Self.entryOverhead
-            if let waiting = state.waiting.removeValue(forKey: uid) {
-                entry.readers = waiting
-                for (reader, _) in waiting.values { reader.journalDidAttach(epoch: epoch) }
-            }
-            state.entries[uid] = entry
+    /// A run of `uid` starts: a new entry, with any readers that waited for it.
+    private func begin(uid: String, epoch: String, sharedWithChannel: Bool, now: ContinuousClock.Instant, in state: inout State) {
+        prune(&state, now: now)
+        // A new run of the uid starts over; readers of the old one were let go when it ended.
+        if let old = state.entries.removeValue(forKey: uid) { state.bytes -= old.bytes }
+        var entry = Entry(uid: uid, epoch: epoch, sharedWithChannel: sharedWithChannel, lastRecordedAt: now)
+        entry.bytes = Self.entryOverhead
+        state.bytes += Self.entryOverhead
+        if let waiting = state.waiting.removeValue(forKey: uid) {
+            entry.readers = waiting
+            for (reader, _) in waiting.values { reader.journalDidAttach(epoch: epoch) }
         }
-        // Changed in place through its index: one lookup, and appending never copies the events.
-        guard let index = state.entries.index(forKey: uid) else { return }
-        let before = state.entries.values[index].events.byteCount
-        state.entries.values[index].events.append(event)
-        if recorded.isTerminal { state.entries.values[index].events.shrinkToFit() }
-        let size = state.entries.values[index].events.byteCount - before
-        state.bytes += size
-        state.entries.values[index].bytes += size
-        state.entries.values[index].lastRecordedAt = now
-        for (reader, after) in state.entries.values[index].readers.values where recorded.seq > after {
-            reader.journal(didRecord: recorded)
-        }
-        if recorded.isTerminal {
-            for (reader, _) in state.entries.values[index].readers.values { reader.journalDidFinish() }
-            state.entries.values[index].readers = [:]
-            state.entries.values[index].finishedAt = now
-            state.finishedOrder.append((uid, now))
-        }
-        if recorded.isTerminal { prune(&state, now: now) }
+        state.entries[uid] = entry
     }
 
     private static func replay(_ entry: Entry, to reader: any StreamJournalReader, after: Int) {
