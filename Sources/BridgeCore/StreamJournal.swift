@@ -2,13 +2,22 @@ import Synchronization
 
 /// Someone reading one stream's events from the journal (an SSE reader of `GET /v1/streams/{uid}`).
 ///
-/// Every method is called with the journal's lock held, in seq order: it must only enqueue.
+/// The methods are called one at a time, in seq order; live events come with the journal's lock
+/// held (the replay before them without it), so every method must only enqueue.
 public protocol StreamJournalReader: AnyObject, Sendable {
     /// The stream exists (at once, or after the reader waited for it): the replay follows.
     func journalDidAttach(epoch: String)
     func journal(didRecord event: RecordedEvent)
+    /// Several events at once, in seq order: the replay of what the reader missed.
+    func journal(didReplay events: [RecordedEvent])
     /// The stream ended: nothing follows, the reader is let go.
     func journalDidFinish()
+}
+
+extension StreamJournalReader {
+    public func journal(didReplay events: [RecordedEvent]) {
+        for event in events { journal(didRecord: event) }
+    }
 }
 
 /// One event as the journal hands it to readers: the event itself (for readers that write another
@@ -61,7 +70,7 @@ public final class StreamJournal: Sendable {
         var bytes = 0
         var lastRecordedAt: ContinuousClock.Instant
         var finishedAt: ContinuousClock.Instant?
-        var readers: [ObjectIdentifier: (reader: any StreamJournalReader, after: Int)] = [:]
+        var readers: [ObjectIdentifier: Attached] = [:]
 
         var status: Status {
             guard let last = events.lastOther, last.isTerminal else { return .running }
@@ -80,9 +89,22 @@ public final class StreamJournal: Sendable {
             let size = events.byteCount - before
             bytes += size
             lastRecordedAt = now
-            for (reader, after) in readers.values where recorded.seq > after { reader.journal(didRecord: recorded) }
+            for attached in readers.values where recorded.seq > attached.after {
+                if let catchUp = attached.catchingUp {
+                    catchUp.pending.append(recorded)
+                } else {
+                    attached.reader.journal(didRecord: recorded)
+                }
+            }
             if recorded.isTerminal {
-                for (reader, _) in readers.values { reader.journalDidFinish() }
+                for attached in readers.values {
+                    if let catchUp = attached.catchingUp {
+                        catchUp.finished = true
+                    } else {
+                        attached.reader.journalDidFinish()
+                    }
+                }
+                // A reader still being replayed to is finished by its `attach`, which holds its CatchUp.
                 readers = [:]
                 finishedAt = now
             }
@@ -98,10 +120,33 @@ public final class StreamJournal: Sendable {
         }
     }
 
+    /// A reader of a running stream, and while its replay is under way outside the lock, what
+    /// came meanwhile.
+    private struct Attached {
+        let reader: any StreamJournalReader
+        /// Live events are those after this seq.
+        let after: Int
+        var catchingUp: CatchUp?
+    }
+
+    /// What a running stream recorded while a reader's replay went on outside the lock. Touched
+    /// only with the journal's lock held.
+    private final class CatchUp: @unchecked Sendable {
+        var pending: [RecordedEvent] = []
+        var finished = false
+    }
+
+    /// What `attach` found under the lock, to replay after it.
+    private enum AttachPlan {
+        case waiting
+        case alreadyRead
+        case replay(events: CompactEvents, uid: String, epoch: String, range: Range<Int>, catchUp: CatchUp?)
+    }
+
     private struct State {
         var entries: [String: Entry] = [:]
         /// Readers that came before their stream, by uid.
-        var waiting: [String: [ObjectIdentifier: (reader: any StreamJournalReader, after: Int)]] = [:]
+        var waiting: [String: [ObjectIdentifier: Attached]] = [:]
         /// Finished streams, oldest first; an entry that started again since is skipped.
         var finishedOrder: [(uid: String, at: ContinuousClock.Instant)] = []
         var oldestFinished = 0
@@ -137,18 +182,53 @@ public final class StreamJournal: Sendable {
 
     /// Hands `reader` the events after seq `after` and then each new one; when the stream is
     /// unknown, it waits for it (the caller ends the wait with `stopWaiting`).
+    ///
+    /// The replay is made and handed over after the lock is let go (every running stream records
+    /// under it, and a long answer takes milliseconds to replay); what the stream records
+    /// meanwhile is held for the reader and handed over, under the lock, before it goes live.
     public func attach(_ reader: any StreamJournalReader, uid: String, after: Int, now: ContinuousClock.Instant = .now) -> Attachment {
-        state.withLock { state in
+        let plan = state.withLock { state -> AttachPlan in
             prune(&state, now: now)
-            // Taken out and put back, so that appending to it never copies its events.
-            guard var entry = state.entries.removeValue(forKey: uid) else {
-                state.waiting[uid, default: [:]][ObjectIdentifier(reader)] = (reader, after)
+            guard let index = state.entries.index(forKey: uid) else {
+                state.waiting[uid, default: [:]][ObjectIdentifier(reader)] = Attached(reader: reader, after: after)
                 return .waiting
             }
-            defer { state.entries[uid] = entry }
-            if entry.finishedAt != nil, let last = entry.events.lastSeq, after >= last { return .alreadyRead }
-            Self.replay(entry, to: reader, after: after)
-            if entry.finishedAt == nil { entry.readers[ObjectIdentifier(reader)] = (reader, after) }
+            let entry = state.entries.values[index]
+            let events = entry.events
+            if entry.finishedAt != nil, let last = events.lastSeq, after >= last { return .alreadyRead }
+            let range = events.position(after: after)..<events.count
+            var catchUp: CatchUp?
+            if entry.finishedAt == nil {
+                let live = CatchUp()
+                catchUp = live
+                let seen = max(after, events.lastSeq ?? 0)
+                state.entries.values[index].readers[ObjectIdentifier(reader)] = Attached(reader: reader, after: seen, catchingUp: live)
+            }
+            return .replay(events: events, uid: uid, epoch: entry.epoch, range: range, catchUp: catchUp)
+        }
+        switch plan {
+        case .waiting:
+            return .waiting
+        case .alreadyRead:
+            return .alreadyRead
+        case .replay(let events, let uid, let epoch, let range, let catchUp):
+            reader.journalDidAttach(epoch: epoch)
+            if !range.isEmpty { reader.journal(didReplay: range.map { RecordedEvent(events.event(at: $0, uid: uid)) }) }
+            guard let catchUp else {
+                reader.journalDidFinish()
+                return .attached
+            }
+            state.withLock { state in
+                if !catchUp.pending.isEmpty { reader.journal(didReplay: catchUp.pending) }
+                if catchUp.finished {
+                    reader.journalDidFinish()
+                } else if let index = state.entries.index(forKey: uid), let attached = state.entries.values[index].readers[ObjectIdentifier(reader)],
+                    attached.catchingUp === catchUp
+                {
+                    state.entries.values[index].readers[ObjectIdentifier(reader)]?.catchingUp = nil
+                }
+                catchUp.pending = []
+            }
             return .attached
         }
     }
@@ -259,18 +339,9 @@ public final class StreamJournal: Sendable {
         state.bytes += Self.entryOverhead
         if let waiting = state.waiting.removeValue(forKey: uid) {
             entry.readers = waiting
-            for (reader, _) in waiting.values { reader.journalDidAttach(epoch: epoch) }
+            for attached in waiting.values { attached.reader.journalDidAttach(epoch: epoch) }
         }
         state.entries[uid] = entry
-    }
-
-    private static func replay(_ entry: Entry, to reader: any StreamJournalReader, after: Int) {
-        reader.journalDidAttach(epoch: entry.epoch)
-        let events = entry.events
-        for position in events.position(after: after)..<events.count {
-            reader.journal(didRecord: RecordedEvent(events.event(at: position, uid: entry.uid)))
-        }
-        if entry.finishedAt != nil { reader.journalDidFinish() }
     }
 
     /// Forgets finished streams past their retention, then the longest finished while over budget.

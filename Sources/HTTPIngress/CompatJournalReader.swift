@@ -41,8 +41,16 @@ final class CompatJournalReader<Framer: CompatEventFramer>: StreamJournalReader 
     }
 
     func journal(didRecord event: RecordedEvent) {
-        let decoded = event.event
-        let bytes = state.withLock { $0.framer.frames(for: decoded) }
+        journal(didReplay: [event])
+    }
+
+    /// One write for the lot: each write is a post to the server thread.
+    func journal(didReplay events: [RecordedEvent]) {
+        let bytes = state.withLock { state in
+            var bytes: [UInt8] = []
+            for event in events { bytes += state.framer.frames(for: event.event) }
+            return bytes
+        }
         if !bytes.isEmpty { context.responder.write(bytes) }
     }
 

@@ -31,6 +31,13 @@ final class JournalSSEReader: StreamJournalReader {
         context.responder.write(Self.frame(event))
     }
 
+    /// One write for the whole replay: each write is a post to the server thread.
+    func journal(didReplay events: [RecordedEvent]) {
+        var bytes: [UInt8] = []
+        for event in events { bytes += Self.frame(event) }
+        if !bytes.isEmpty { context.responder.write(bytes) }
+    }
+
     func journalDidFinish() {
         context.responder.finish()
     }

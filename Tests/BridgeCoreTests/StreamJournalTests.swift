@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 import Testing
 
@@ -72,5 +73,70 @@ struct StreamJournalTests {
         let state = journal.result(of: "r")
         #expect(state?.epoch == "TWO" && state?.status == .running && state?.result.text == "t0 ")
         #expect(journal.result(of: "r", now: .now + .seconds(3600)) != nil, "running streams do not expire")
+    }
+}
+
+/// A reader whose replay waits until the stream has recorded more: the replay must run outside
+/// the journal's lock, or the recording would wait for the replay and the replay for it.
+private final class WaitingReader: StreamJournalReader {
+    let seen = Mutex<[Int]>([])
+    let finished = Atomic<Int>(0)
+    let recordedMeanwhile = DispatchSemaphore(value: 0)
+    let replayStarted = DispatchSemaphore(value: 0)
+    let timedOut = Atomic<Bool>(false)
+
+    func journalDidAttach(epoch: String) {}
+    func journal(didRecord event: RecordedEvent) { seen.withLock { $0.append(event.seq) } }
+    func journal(didReplay events: [RecordedEvent]) {
+        let first = seen.withLock { $0.isEmpty }
+        seen.withLock { $0 += events.map(\.seq) }
+        guard first else { return }
+        replayStarted.signal()
+        if recordedMeanwhile.wait(timeout: .now() + 5) == .timedOut { timedOut.store(true, ordering: .relaxed) }
+    }
+    func journalDidFinish() { finished.add(1, ordering: .relaxed) }
+}
+
+@Suite("Stream journal replay")
+struct StreamJournalReplayTests {
+    @Test func aReplayRunsOutsideTheLockAndWhatCameMeanwhileFollowsInOrder() {
+        let journal = StreamJournal(retention: .seconds(60))
+        let sink = journal.sink(for: "r")
+        sink.deliver(StreamEvent(uid: "r", seq: 1, kind: .start(epoch: "E", model: "m")))
+        for seq in 2...50 { sink.deliver(StreamEvent(uid: "r", seq: seq, kind: .delta(text: "t"))) }
+        let reader = WaitingReader()
+        let recorder = Thread {
+            reader.replayStarted.wait()
+            // The attaching thread is inside the replay now: these must not wait for it.
+            for seq in 51...60 { sink.deliver(StreamEvent(uid: "r", seq: seq, kind: .delta(text: "u"))) }
+            reader.recordedMeanwhile.signal()
+        }
+        recorder.start()
+        #expect(journal.attach(reader, uid: "r", after: 10) == .attached)
+        let timedOut = reader.timedOut.load(ordering: .relaxed)
+        #expect(!timedOut, "recording waited for the replay")
+        sink.deliver(StreamEvent(uid: "r", seq: 61, kind: .delta(text: "v")))
+        sink.deliver(StreamEvent(uid: "r", seq: 62, kind: .done(finishReason: "stop", usage: nil)))
+        #expect(reader.seen.withLock { $0 } == Array(11...62), "the replay, then what came meanwhile, then live, once each")
+        let finished = reader.finished.load(ordering: .relaxed)
+        #expect(finished == 1)
+    }
+
+    @Test func aStreamThatEndsDuringTheReplayFinishesTheReaderAfterIt() {
+        let journal = StreamJournal(retention: .seconds(60))
+        let sink = journal.sink(for: "e")
+        sink.deliver(StreamEvent(uid: "e", seq: 1, kind: .start(epoch: "E", model: "m")))
+        let reader = WaitingReader()
+        sink.deliver(StreamEvent(uid: "e", seq: 2, kind: .delta(text: "a")))
+        let recorder = Thread {
+            reader.replayStarted.wait()
+            sink.deliver(StreamEvent(uid: "e", seq: 3, kind: .done(finishReason: "stop", usage: nil)))
+            reader.recordedMeanwhile.signal()
+        }
+        recorder.start()
+        #expect(journal.attach(reader, uid: "e", after: 0) == .attached)
+        #expect(reader.seen.withLock { $0 } == [1, 2, 3])
+        let finished = reader.finished.load(ordering: .relaxed)
+        #expect(finished == 1, "finished once, after its replay")
     }
 }
