@@ -80,13 +80,7 @@ struct CompactEvents {
     /// The position of the first event with a seq above `seq`.
     func position(after seq: Int) -> Int {
         guard let seqs = irregularSeqs else { return min(count, max(0, seq - firstSeq + 1)) }
-        var low = 0
-        var high = seqs.count
-        while low < high {
-            let middle = (low + high) / 2
-            if seqs[middle] <= seq { low = middle + 1 } else { high = middle }
-        }
-        return low
+        return seqs.partitionIndex { $0 > seq }
     }
 
     func event(at position: Int, uid: String) -> StreamEvent {
@@ -104,12 +98,6 @@ struct CompactEvents {
     }
 
     private func otherEvent(at position: Int) -> StreamEvent {
-        var low = 0
-        var high = others.count
-        while low < high {
-            let middle = (low + high) / 2
-            if others[middle].position < position { low = middle + 1 } else { high = middle }
-        }
-        return others[low].event
+        others[others.partitionIndex { $0.position >= position }].event
     }
 }

@@ -54,7 +54,7 @@ public final class ChannelHub: Sendable {
     /// Where stream channels' history is read from; nil: the hub keeps it in each channel.
     public let streamHistory: (any StreamHistorySource)?
     private let directory: Mutex<Directory>
-    private let publishedCount = Atomic<Int>(0)
+    let publishedCount = Atomic<Int>(0)
     private let historyByteCount = Atomic<Int>(0)
     private let evictedHistories = Atomic<Int>(0)
     /// One thread trims at a time; the others go on publishing.
@@ -79,30 +79,12 @@ public final class ChannelHub: Sendable {
     /// Channel histories dropped to stay within `maxHistoryBytes`.
     public var historyEvictions: Int { evictedHistories.load(ordering: .relaxed) }
 
-    private func channel(_ name: String) -> Channel? {
+    func channel(_ name: String) -> Channel? {
         directory.withLock { $0.channels[name] }
     }
 
-    private func isStreamChannel(_ name: String) -> Bool {
+    func isStreamChannel(_ name: String) -> Bool {
         !configuration.streamPrefix.isEmpty && name.hasPrefix(configuration.streamPrefix)
-    }
-
-    /// The stream uid a channel under the stream prefix stands for, when `streamHistory` is
-    /// given; whether it keeps that stream is for it to say.
-    private func journaledStream(_ name: String) -> String? {
-        guard streamHistory != nil, isStreamChannel(name) else { return nil }
-        return String(name.dropFirst(configuration.streamPrefix.count))
-    }
-
-    /// Where a channel made anew starts: a journaled stream's kept run, else where a retired
-    /// channel of that name stood.
-    private func startingPosition(of name: String, retired: inout RetiredPositions) -> RetiredPositions.Position? {
-        let retiredPosition = retired.takeBack(name, now: .now)
-        if let uid = journaledStream(name), let kept = streamHistory?.position(ofStream: uid) {
-            let prior = retiredPosition?.epoch == kept.epoch ? retiredPosition?.emptyPriorEpoch : nil
-            return RetiredPositions.Position(epoch: kept.epoch, top: kept.offset, emptyPriorEpoch: prior)
-        }
-        return retiredPosition
     }
 
     /// Runs `body` under the lock of channel `name`, made (or made again from its retired
@@ -135,7 +117,7 @@ public final class ChannelHub: Sendable {
         channel name: String, data: [UInt8], tags: [(key: String, value: String)] = [], idempotencyKey: String? = nil,
         skipHistory requestedSkip: Bool = false
     ) -> StreamPosition {
-        let skipHistory = requestedSkip || (!configuration.streamPrefix.isEmpty && name.hasPrefix(configuration.streamPrefix))
+        let skipHistory = requestedSkip || isStreamChannel(name)
         let now = ContinuousClock.now
         defer { trimHistoryIfOverBudget() }
         return withLiveChannel(name) { state, channel in
@@ -174,34 +156,10 @@ public final class ChannelHub: Sendable {
         }
     }
 
-    /// Publishes a stream's events whose history `streamHistory` keeps (recorded there before
-    /// they come here): they go to the channel's subscribers only. With none there is no channel
-    /// and nothing to do; a subscriber who comes later recovers from the journal. Without a
-    /// `streamHistory`, the same as `publishStream`.
-    ///
-    /// - Parameter events: made only when the channel exists (`count` of them).
-    public func publishJournaledStream(
-        channel name: String, epoch: String, count: Int, events: () -> [StreamPublication]
-    ) {
-        guard streamHistory != nil else { return publishStream(channel: name, epoch: epoch, events: events()) }
-        guard let channel = channel(name) else {
-            publishedCount.add(count, ordering: .relaxed)
-            return
-        }
-        channel.state.withLock { state in
-            // Dropped by the sweeper since the lookup: it had no subscribers.
-            guard !state.removed else {
-                publishedCount.add(count, ordering: .relaxed)
-                return
-            }
-            publish(events(), epoch: epoch, into: &state, of: channel, keepingHistory: false)
-        }
-    }
-
     /// A stream's events at their seqs under its run's `epoch`, to the subscribers and, when
     /// `keepingHistory`, into the channel's own history. A seq at or below the top was published
     /// already (never twice).
-    private func publish(
+    func publish(
         _ events: [StreamPublication], epoch: String, into state: inout Channel.State, of channel: Channel, keepingHistory: Bool
     ) {
         if state.epoch != epoch {
@@ -275,29 +233,6 @@ public final class ChannelHub: Sendable {
         return outcome
     }
 
-    /// What a channel holds after `offset`: its own history or, having none, its stream's in the
-    /// journal. (A stream channel may keep its own: `/api/execute` publishes text messages there.)
-    private func publications(of name: String, in state: Channel.State, after offset: UInt64) -> [Publication] {
-        if state.history.isEmpty, let uid = journaledStream(name) {
-            return journaledHistory(of: uid, channel: name, in: state, after: offset)
-        }
-        return state.history.after(offset)
-    }
-
-    /// A journaled stream's history after `offset` up to its channel's top (everything the
-    /// channel published), within `historySize` and `historyTTL` as a channel's own would be.
-    private func journaledHistory(
-        of uid: String, channel name: String, in state: Channel.State, after offset: UInt64, now: ContinuousClock.Instant = .now
-    ) -> [Publication] {
-        let size = UInt64(configuration.historySize)
-        let oldestKept = state.top > size ? state.top - size : 0
-        guard let source = streamHistory, state.top > offset,
-            let kept = source.events(ofStream: uid, epoch: state.epoch, after: max(offset, oldestKept), through: state.top),
-            now - kept.lastEventAt < configuration.historyTTL
-        else { return [] }
-        return kept.events.map { Publication(channel: name, offset: $0.seq, data: $0.data, encodingPush: false) }
-    }
-
     public func unsubscribe(_ subscriber: any ChannelSubscriber, from name: String) {
         guard let channel = channel(name) else { return }
         channel.state.withLock { $0.subscribers[ObjectIdentifier(subscriber)] = nil }
@@ -310,9 +245,7 @@ public final class ChannelHub: Sendable {
     public func history(channel name: String, limit: Int, since: StreamPosition?, reverse: Bool) -> Result<HistoryPage, ReplyError> {
         guard let channel = channel(name) else {
             if let uid = journaledStream(name), let kept = streamHistory?.position(ofStream: uid) {
-                var state = Channel.State(epoch: kept.epoch, history: HistoryRing(capacity: 0))
-                state.top = kept.offset
-                let all = limit == 0 ? [] : journaledHistory(of: uid, channel: name, in: state, after: 0)
+                let all = limit == 0 ? [] : journaledHistory(of: uid, channel: name, epoch: kept.epoch, top: kept.offset, after: 0)
                 return page(of: all, epoch: kept.epoch, top: kept.offset, limit: limit, since: since, reverse: reverse)
             }
             let retired = directory.withLock { $0.retired.position(of: name, now: .now) }

@@ -43,13 +43,7 @@ struct HistoryRing {
     /// Publications with an offset above `offset`, oldest first.
     func after(_ offset: UInt64) -> [Publication] {
         let ordered = all
-        // Offsets rise through the ring: binary search for the first one past `offset`.
-        var low = 0
-        var high = ordered.count
-        while low < high {
-            let middle = (low + high) / 2
-            if ordered[middle].offset <= offset { low = middle + 1 } else { high = middle }
-        }
-        return Array(ordered[low...])
+        // Offsets rise through the ring.
+        return Array(ordered[ordered.partitionIndex { $0.offset > offset }...])
     }
 }

@@ -28,13 +28,15 @@ final class JournalSSEReader: StreamJournalReader {
     }
 
     func journal(didRecord event: RecordedEvent) {
-        context.responder.write(Self.frame(event))
+        journal(didReplay: [event])
     }
 
-    /// One write for the whole replay: each write is a post to the server thread.
+    /// One write for the lot (the whole replay, when there is one): each write is a post to the
+    /// server thread.
     func journal(didReplay events: [RecordedEvent]) {
         var bytes: [UInt8] = []
-        for event in events { bytes += Self.frame(event) }
+        bytes.reserveCapacity(events.reduce(0) { $0 + $1.json.count + 40 })
+        for event in events { Self.appendFrame(event, to: &bytes) }
         if !bytes.isEmpty { context.responder.write(bytes) }
     }
 
@@ -43,13 +45,10 @@ final class JournalSSEReader: StreamJournalReader {
     }
 
     /// `id: <seq>`, `event: <type>`, `data: <event JSON>` (one line: the JSON has no newlines).
-    static func frame(_ event: RecordedEvent) -> [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(event.json.count + 40)
-        bytes += Array("id: \(event.seq)\nevent: \(event.type)\ndata: ".utf8)
+    static func appendFrame(_ event: RecordedEvent, to bytes: inout [UInt8]) {
+        bytes += "id: \(event.seq)\nevent: \(event.type)\ndata: ".utf8
         bytes += event.json
         bytes += [0x0A, 0x0A]
-        return bytes
     }
 }
 

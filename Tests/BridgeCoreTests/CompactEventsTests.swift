@@ -67,3 +67,14 @@ struct CompactEventsTests {
         #expect(compact.byteCount > 10_000, "the texts and positions are counted")
     }
 }
+
+@Suite("Partition index")
+struct PartitionIndexTests {
+    @Test func findsTheFirstElementPastThePointInAnySortedCollection() {
+        let values = [1, 3, 3, 5, 8]
+        #expect([0, 1, 2, 3, 4, 5, 8, 9].map { bound in values.partitionIndex { $0 > bound } } == [0, 1, 1, 3, 3, 4, 5, 5])
+        #expect([Int]().partitionIndex { $0 > 0 } == 0)
+        let slice = values[2...]
+        #expect(slice.partitionIndex { $0 > 3 } == 3, "indices of the slice itself")
+    }
+}
