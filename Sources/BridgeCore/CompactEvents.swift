@@ -1,10 +1,10 @@
 /// One stream's events as the journal keeps them: the text of every delta and reasoning event
 /// (nearly all of a stream) back to back in one buffer, each other event as it is.
 ///
-/// A token kept as a `StreamEvent` cost about 260 bytes: the event itself, its wire JSON (which
-/// repeats the uid) and the allocator's rounding. Here it costs its text and 5 bytes. An event is
-/// made again when it is read, and its JSON is byte for byte the one it had: the same encoder
-/// makes it from the same fields.
+/// A token kept as a `StreamEvent` cost about 260 bytes (the event itself, the wire JSON it then
+/// carried, which repeats the uid, and the allocator's rounding). Here it costs its text and 5
+/// bytes. An event is made again when it is read, and its JSON is byte for byte the one it had:
+/// the same encoder makes it from the same fields.
 struct CompactEvents {
     private enum Kind: UInt8 {
         case delta, reasoning, other
@@ -17,7 +17,7 @@ struct CompactEvents {
     private var texts: [UInt8] = []
     /// The events that are not text, with their positions.
     private var others: [(position: Int, event: StreamEvent)] = []
-    /// What the other events' JSON holds (and their decoded forms about as much again).
+    /// What the other events hold, counted as their JSON's size (their strings are about as much).
     private var otherBytes = 0
     private var firstSeq = 1
     /// Only once the seqs stop running one by one (the pipeline never does that): every seq.
@@ -52,7 +52,7 @@ struct CompactEvents {
         default:
             kinds.append(Kind.other.rawValue)
             others.append((kinds.count - 1, event))
-            otherBytes += 2 * event.jsonBytes().count
+            otherBytes += event.jsonBytes().count
         }
         textEnds.append(UInt32(truncatingIfNeeded: texts.count))
     }

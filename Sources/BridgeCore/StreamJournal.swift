@@ -21,7 +21,7 @@ extension StreamJournalReader {
 }
 
 /// One event as the journal hands it to readers: the event itself (for readers that write another
-/// format) with its wire JSON, which the event encoded once.
+/// format) and its wire JSON, made when asked.
 public struct RecordedEvent: Sendable {
     public let event: StreamEvent
 
@@ -31,7 +31,7 @@ public struct RecordedEvent: Sendable {
 
     public var seq: Int { event.seq }
     public var type: String { event.type }
-    /// The event in the wire schema.
+    /// The event in the wire schema (made on each call: read it once).
     public var json: [UInt8] { event.jsonBytes() }
     public var isTerminal: Bool { event.isTerminal }
 }

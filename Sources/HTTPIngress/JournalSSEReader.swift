@@ -35,7 +35,8 @@ final class JournalSSEReader: StreamJournalReader {
     /// server thread.
     func journal(didReplay events: [RecordedEvent]) {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(events.reduce(0) { $0 + $1.json.count + 40 })
+        // A token's frame is about 150 bytes (a uid, a seq and its text); growth covers the rest.
+        bytes.reserveCapacity(events.count * 160)
         for event in events { Self.appendFrame(event, to: &bytes) }
         if !bytes.isEmpty { context.responder.write(bytes) }
     }
