@@ -25,6 +25,8 @@ let package = Package(
             name: "CRabbitMQ", pkgConfig: "librabbitmq",
             providers: [.apt(["librabbitmq-dev"])]),
         .systemLibrary(name: "CEpoll"),
+        // jemalloc's options, set where it reads them: a C global in the executable.
+        .target(name: "CAllocatorSettings"),
 
         // MARK: - Wrappers: each owns one C library and its thread
         .target(name: "Curl", dependencies: ["CCurl", "CEpoll"]),
@@ -66,6 +68,7 @@ let package = Package(
             dependencies: [
                 "BridgeCore", "BridgeConfig", "OpenAIUpstream", "SimulatedModel", "HTTPIngress", "WebServer",
                 "Curl", "Bench", "AMQP", "RabbitMQBridge", "Centrifuge", "ChannelBridge", "CentrifugoSink",
+                "CAllocatorSettings",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
