@@ -2,18 +2,21 @@
 /// (nearly all of a stream) back to back in one buffer, each other event as it is.
 ///
 /// A token kept as a `StreamEvent` cost about 260 bytes (the event itself, the wire JSON it then
-/// carried, which repeats the uid, and the allocator's rounding). Here it costs its text and 5
-/// bytes. An event is made again when it is read, and its JSON is byte for byte the one it had:
+/// carried, which repeats the uid, and the allocator's rounding). Here it costs its text and about
+/// 2 bytes. An event is made again when it is read, and its JSON is byte for byte the one it had:
 /// the same encoder makes it from the same fields.
 struct CompactEvents {
     private enum Kind: UInt8 {
         case delta, reasoning, other
     }
 
-    private var kinds: [UInt8] = []
-    /// Per event, where the texts end once it is added: an event's text runs from the previous
-    /// event's end to its own (events without text add nothing).
-    private var textEnds: [UInt32] = []
+    /// Two bytes per event: its kind, and its text's length in bytes, or `longLength` for a text
+    /// that long or longer (its length is then in `longLengths`).
+    private var layout: [UInt8] = []
+    /// Where the texts stand at every `checkpointInterval`-th event: an event's text is found from
+    /// the checkpoint before it, at most that many lengths away.
+    private var checkpoints: [UInt32] = []
+    private var longLengths: [(position: Int, length: Int)] = []
     private var texts: [UInt8] = []
     /// The events that are not text, with their positions.
     private var others: [(position: Int, event: StreamEvent)] = []
@@ -23,44 +26,61 @@ struct CompactEvents {
     /// Only once the seqs stop running one by one (the pipeline never does that): every seq.
     private var irregularSeqs: [Int]?
 
-    var count: Int { kinds.count }
-    var isEmpty: Bool { kinds.isEmpty }
+    private static let longLength: UInt8 = 255
+    private static let checkpointInterval = 64
+
+    var count: Int { layout.count / 2 }
+    var isEmpty: Bool { layout.isEmpty }
 
     /// The memory this holds (capacities, so growth room counts too).
     var byteCount: Int {
-        kinds.capacity + textEnds.capacity * 4 + texts.capacity + (irregularSeqs?.capacity ?? 0) * 8
+        layout.capacity + checkpoints.capacity * 4 + texts.capacity + (irregularSeqs?.capacity ?? 0) * 8
+            + longLengths.capacity * MemoryLayout<(position: Int, length: Int)>.stride
             + others.capacity * MemoryLayout<(position: Int, event: StreamEvent)>.stride + otherBytes
     }
 
     mutating func append(_ event: StreamEvent) {
+        let position = count
         if irregularSeqs == nil {
-            if kinds.isEmpty {
+            if position == 0 {
                 firstSeq = event.seq
-            } else if event.seq != firstSeq + kinds.count {
-                irregularSeqs = (0..<kinds.count).map { firstSeq + $0 }
+            } else if event.seq != firstSeq + position {
+                irregularSeqs = (0..<position).map { firstSeq + $0 }
             }
         }
         irregularSeqs?.append(event.seq)
+        if position % Self.checkpointInterval == 0 { checkpoints.append(UInt32(truncatingIfNeeded: texts.count)) }
         switch event.kind {
         // Text offsets are 32-bit: a stream past 4 GiB of text keeps the rest whole.
         case .delta(let text) where texts.count + text.utf8.count <= UInt32.max:
-            kinds.append(Kind.delta.rawValue)
-            texts.append(contentsOf: text.utf8)
+            appendText(text, kind: .delta, at: position)
         case .reasoning(let text) where texts.count + text.utf8.count <= UInt32.max:
-            kinds.append(Kind.reasoning.rawValue)
-            texts.append(contentsOf: text.utf8)
+            appendText(text, kind: .reasoning, at: position)
         default:
-            kinds.append(Kind.other.rawValue)
-            others.append((kinds.count - 1, event))
+            layout.append(Kind.other.rawValue)
+            layout.append(0)
+            others.append((position, event))
             otherBytes += event.jsonBytes().count
         }
-        textEnds.append(UInt32(truncatingIfNeeded: texts.count))
+    }
+
+    private mutating func appendText(_ text: String, kind: Kind, at position: Int) {
+        let length = text.utf8.count
+        layout.append(kind.rawValue)
+        if length < Int(Self.longLength) {
+            layout.append(UInt8(length))
+        } else {
+            layout.append(Self.longLength)
+            longLengths.append((position, length))
+        }
+        texts.append(contentsOf: text.utf8)
     }
 
     /// Gives back the growth room, once nothing more will be added.
     mutating func shrinkToFit() {
-        kinds = kinds.withUnsafeBufferPointer { Array($0) }
-        textEnds = textEnds.withUnsafeBufferPointer { Array($0) }
+        layout = layout.withUnsafeBufferPointer { Array($0) }
+        checkpoints = checkpoints.withUnsafeBufferPointer { Array($0) }
+        longLengths = longLengths.withUnsafeBufferPointer { Array($0) }
         texts = texts.withUnsafeBufferPointer { Array($0) }
         others = others.withUnsafeBufferPointer { Array($0) }
     }
@@ -84,17 +104,58 @@ struct CompactEvents {
     }
 
     func event(at position: Int, uid: String) -> StreamEvent {
-        let seq = seq(at: position)
-        switch Kind(rawValue: kinds[position]) {
-        case .delta: return StreamEvent(uid: uid, seq: seq, kind: .delta(text: text(at: position)))
-        case .reasoning: return StreamEvent(uid: uid, seq: seq, kind: .reasoning(text: text(at: position)))
-        case .other, nil: return otherEvent(at: position)
-        }
+        events(in: position..<position + 1, uid: uid)[0]
     }
 
-    private func text(at position: Int) -> String {
-        let start = position == 0 ? 0 : Int(textEnds[position - 1])
-        return String(decoding: texts[start..<Int(textEnds[position])], as: UTF8.self)
+    /// The events at `range`, made again in order: one walk from the checkpoint before it.
+    func events(in range: Range<Int>, uid: String) -> [StreamEvent] {
+        guard !range.isEmpty else { return [] }
+        var events: [StreamEvent] = []
+        events.reserveCapacity(range.count)
+        var cursor = TextCursor(of: self, at: range.lowerBound)
+        for position in range {
+            switch Kind(rawValue: layout[2 * position]) {
+            case .delta:
+                events.append(StreamEvent(uid: uid, seq: seq(at: position), kind: .delta(text: cursor.takeText(of: self, at: position))))
+            case .reasoning:
+                let text = cursor.takeText(of: self, at: position)
+                events.append(StreamEvent(uid: uid, seq: seq(at: position), kind: .reasoning(text: text)))
+            case .other, nil:
+                events.append(otherEvent(at: position))
+            }
+        }
+        return events
+    }
+
+    /// Where the next event's text starts, walked forward one event at a time.
+    private struct TextCursor {
+        var offset: Int
+        /// The first entry of `longLengths` not behind the walk.
+        var nextLong: Int
+
+        init(of events: CompactEvents, at position: Int) {
+            let checkpoint = position / CompactEvents.checkpointInterval
+            let first = checkpoint * CompactEvents.checkpointInterval
+            offset = Int(events.checkpoints[checkpoint])
+            nextLong = events.longLengths.partitionIndex { $0.position >= first }
+            for skipped in first..<position where events.layout[2 * skipped] != Kind.other.rawValue {
+                offset += nextLength(of: events, at: skipped)
+            }
+        }
+
+        /// The text at `position` (the walk's next text event), and the walk moved past it.
+        mutating func takeText(of events: CompactEvents, at position: Int) -> String {
+            let start = offset
+            offset += nextLength(of: events, at: position)
+            return String(decoding: events.texts[start..<offset], as: UTF8.self)
+        }
+
+        private mutating func nextLength(of events: CompactEvents, at position: Int) -> Int {
+            let length = events.layout[2 * position + 1]
+            guard length == CompactEvents.longLength else { return Int(length) }
+            nextLong += 1
+            return events.longLengths[nextLong - 1].length
+        }
     }
 
     private func otherEvent(at position: Int) -> StreamEvent {

@@ -115,7 +115,7 @@ public final class StreamJournal: Sendable {
         /// keeping the answer assembled would append every token a second time as it arrives.
         var result: StreamResult {
             var result = StreamResult(uid: uid)
-            for position in 0..<events.count { result.apply(events.event(at: position, uid: uid)) }
+            for event in events.events(in: 0..<events.count, uid: uid) { result.apply(event) }
             return result
         }
     }
@@ -213,7 +213,7 @@ public final class StreamJournal: Sendable {
             return .alreadyRead
         case .replay(let events, let uid, let epoch, let range, let catchUp):
             reader.journalDidAttach(epoch: epoch)
-            if !range.isEmpty { reader.journal(didReplay: range.map { RecordedEvent(events.event(at: $0, uid: uid)) }) }
+            if !range.isEmpty { reader.journal(didReplay: events.events(in: range, uid: uid).map(RecordedEvent.init)) }
             guard let catchUp else {
                 reader.journalDidFinish()
                 return .attached
@@ -286,7 +286,7 @@ public final class StreamJournal: Sendable {
             return (entry.events, first..<end, entry.lastRecordedAt)
         }
         guard let kept else { return nil }
-        return (kept.range.map { RecordedEvent(kept.events.event(at: $0, uid: uid)) }, kept.at)
+        return (kept.events.events(in: kept.range, uid: uid).map(RecordedEvent.init), kept.at)
     }
 
     /// Hides run `epoch`'s events up to `through` from its channel's history; resuming readers

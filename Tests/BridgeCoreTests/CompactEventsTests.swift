@@ -62,9 +62,34 @@ struct CompactEventsTests {
         for seq in 2...1001 { compact.append(StreamEvent(uid: Self.uid, seq: seq, kind: .delta(text: " word"))) }
         compact.append(StreamEvent(uid: Self.uid, seq: 1002, kind: .done(finishReason: "stop", usage: nil)))
         compact.shrinkToFit()
-        // 1000 tokens of 5 bytes: 5 kB of text and 5 kB of bookkeeping, plus two whole events.
-        #expect(compact.byteCount < 12_000, "\(compact.byteCount) bytes")
-        #expect(compact.byteCount > 10_000, "the texts and positions are counted")
+        // 1000 tokens of 5 bytes: 5 kB of text and 2 kB of bookkeeping, plus two whole events.
+        #expect(compact.byteCount < 7_800, "\(compact.byteCount) bytes")
+        #expect(compact.byteCount > 7_000, "the texts and positions are counted")
+    }
+
+    /// Texts short and long (past a length byte), reasoning, tool calls and irregular seqs, over
+    /// several checkpoints: every range reads back what went in.
+    @Test func anyRangeReadsBackWhatWentInAcrossCheckpointsAndLongTexts() {
+        var kinds: [StreamEvent.Kind] = [.start(epoch: "E", model: "m")]
+        for index in 1..<300 {
+            switch index % 7 {
+            case 0: kinds.append(.delta(text: String(repeating: "ü", count: 100 + index)))  // 200+ bytes, some past 255
+            case 3: kinds.append(.reasoning(text: "r\(index)"))
+            case 5: kinds.append(.toolCall(ToolCallDelta(index: 0, arguments: "{\(index)")))
+            default: kinds.append(.delta(text: index % 2 == 0 ? "" : "t\(index) "))
+            }
+        }
+        kinds.append(.done(finishReason: "stop", usage: nil))
+        for events in [Self.stream(kinds), Self.stream(kinds).enumerated().map { StreamEvent(uid: Self.uid, seq: 3 * $0.offset + 2, kind: $0.element.kind) }] {
+            var compact = CompactEvents()
+            for event in events { compact.append(event) }
+            compact.shrinkToFit()
+            #expect(compact.events(in: 0..<events.count, uid: Self.uid) == events)
+            for position in events.indices { #expect(compact.event(at: position, uid: Self.uid) == events[position]) }
+            for range in [0..<1, 63..<65, 64..<128, 100..<250, 255..<events.count, 128..<128] {
+                #expect(compact.events(in: range, uid: Self.uid) == Array(events[range]), "\(range)")
+            }
+        }
     }
 }
 
