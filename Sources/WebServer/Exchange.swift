@@ -22,7 +22,6 @@ final class Exchange {
     var path = ""
     var query: [(name: String, value: String)] = []
     var headers: [(name: String, value: String)] = []
-    var peerAddress = ""
     var body: [UInt8] = []
     /// Set when the body went over the limit: the rest is read and dropped, then 413 is sent.
     var bodyOverflow = false
@@ -52,6 +51,6 @@ final class Exchange {
     var isStreaming: Bool { contentLength == nil }
 
     func request() -> HTTPRequest {
-        HTTPRequest(method: method, path: path, query: query, headers: headers, body: body, peerAddress: peerAddress)
+        HTTPRequest(method: method, path: path, query: query, headers: headers, body: body)
     }
 }

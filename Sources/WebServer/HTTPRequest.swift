@@ -8,18 +8,16 @@ public struct HTTPRequest: Sendable {
     /// Header names in lower case.
     public let headers: [(name: String, value: String)]
     public let body: [UInt8]
-    public let peerAddress: String
 
     public init(
         method: String, path: String, query: [(name: String, value: String)] = [],
-        headers: [(name: String, value: String)] = [], body: [UInt8] = [], peerAddress: String = ""
+        headers: [(name: String, value: String)] = [], body: [UInt8] = []
     ) {
         self.method = method
         self.path = path
         self.query = query
         self.headers = headers
         self.body = body
-        self.peerAddress = peerAddress
     }
 
     /// The first value of a header, by case-insensitive name.

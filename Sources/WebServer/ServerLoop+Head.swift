@@ -49,10 +49,6 @@ extension ServerLoop {
             total += key.utf8.count + length + 3
             exchange.headers.append((name, value))
         }
-        var peer = [CChar](repeating: 0, count: 64)
-        if lws_get_peer_simple(wsi, &peer, peer.count) != nil {
-            exchange.peerAddress = String(decoding: peer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        }
         return total
     }
 

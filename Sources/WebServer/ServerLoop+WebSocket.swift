@@ -13,7 +13,7 @@ extension ServerLoop {
         let length = lws_hdr_copy(wsi, &uri, Int32(uri.count), WSI_TOKEN_GET_URI)
         let path = length > 0 ? String(decoding: uri.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self) : "/"
         _ = path.withCString { readHead(into: probe, uri: UnsafeMutableRawPointer(mutating: $0)) }
-        let connection = WebSocketConnection(id: id, peerAddress: probe.peerAddress, loop: self)
+        let connection = WebSocketConnection(id: id, loop: self)
         switch handler.upgrade(probe.request(), connection: connection) {
         case .refuse(let response):
             return writeImmediately(response, wsi: wsi) ? 1 : -1

@@ -4,16 +4,13 @@ import Synchronization
 /// libwebsockets connection itself never leaves the server thread.
 public final class WebSocketConnection: Sendable {
     public let id: UInt64
-    /// The peer's address as lws reports it.
-    public let peerAddress: String
     let loop: ServerLoop
     /// Set while a write request is on its way to the server thread, so a burst of publications
     /// costs one wake-up.
     let writeRequested = Atomic<Bool>(false)
 
-    init(id: UInt64, peerAddress: String, loop: ServerLoop) {
+    init(id: UInt64, loop: ServerLoop) {
         self.id = id
-        self.peerAddress = peerAddress
         self.loop = loop
     }
 
