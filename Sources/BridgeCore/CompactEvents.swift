@@ -60,7 +60,20 @@ struct CompactEvents {
             layout.append(Kind.other.rawValue)
             layout.append(0)
             others.append((position, event))
-            otherBytes += event.jsonBytes().count
+            otherBytes += Self.estimatedSize(of: event)
+        }
+    }
+
+    /// About what a kept event that is not text holds: its JSON's size, guessed for the start and
+    /// the end every stream has (making their JSON only to count it cost more than keeping them).
+    private static func estimatedSize(of event: StreamEvent) -> Int {
+        switch event.kind {
+        case .start(let epoch, let model):
+            return 96 + event.uid.utf8.count + epoch.utf8.count + model.utf8.count
+        case .done(let finishReason, let usage) where (usage?.details.count ?? 0) == 0:
+            return 160 + event.uid.utf8.count + finishReason.utf8.count
+        default:
+            return event.jsonBytes().count
         }
     }
 

@@ -33,8 +33,14 @@ public struct HTTPRequest: Sendable {
     /// The media type of the body without parameters, lower case ("application/json").
     public var mediaType: String? {
         guard let contentType = header("content-type") else { return nil }
-        let type = contentType.split(separator: ";", maxSplits: 1).first ?? ""
-        return type.filter { $0 != " " && $0 != "\t" }.lowercased()
+        // Read by bytes, not characters: every request asks (filtering characters was 1.7% of
+        // the bridge's CPU on one-token answers).
+        var type: [UInt8] = []
+        for byte in contentType.utf8 {
+            if byte == UInt8(ascii: ";") { break }
+            if byte != UInt8(ascii: " ") && byte != UInt8(ascii: "\t") { type.append(byte) }
+        }
+        return String(decoding: type, as: UTF8.self).lowercased()
     }
 }
 
