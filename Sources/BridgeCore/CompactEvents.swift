@@ -64,14 +64,19 @@ struct CompactEvents {
         }
     }
 
-    /// About what a kept event that is not text holds: its JSON's size, guessed for the start and
-    /// the end every stream has (making their JSON only to count it cost more than keeping them).
+    /// About what a kept event that is not text holds: its JSON's size, guessed from its strings
+    /// for the start and end every stream has and for tool-call pieces (making their JSON only to
+    /// count it cost more than keeping them).
     private static func estimatedSize(of event: StreamEvent) -> Int {
         switch event.kind {
         case .start(let epoch, let model):
             return 96 + event.uid.utf8.count + epoch.utf8.count + model.utf8.count
         case .done(let finishReason, let usage) where (usage?.details.count ?? 0) == 0:
             return 160 + event.uid.utf8.count + finishReason.utf8.count
+        case .toolCall(let call):
+            // A tool call streams as many small pieces, each one of these.
+            return 96 + event.uid.utf8.count + (call.id?.utf8.count ?? 0) + (call.name?.utf8.count ?? 0)
+                + call.arguments.utf8.count
         default:
             return event.jsonBytes().count
         }
@@ -96,6 +101,7 @@ struct CompactEvents {
         longLengths = longLengths.withUnsafeBufferPointer { Array($0) }
         texts = texts.withUnsafeBufferPointer { Array($0) }
         others = others.withUnsafeBufferPointer { Array($0) }
+        irregularSeqs = irregularSeqs?.withUnsafeBufferPointer { Array($0) }
     }
 
     func seq(at position: Int) -> Int {

@@ -79,10 +79,6 @@ public struct StreamEvent: Sendable, Equatable {
         }
     }
 
-    public func write(to writer: inout JSONWriter) {
-        Self.write(uid: uid, seq: seq, kind: kind, to: &writer)
-    }
-
     static func write(uid: String, seq: Int, kind: Kind, to writer: inout JSONWriter) {
         let isTerminal: Bool
         switch kind {

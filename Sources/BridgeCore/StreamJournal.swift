@@ -253,7 +253,9 @@ public final class StreamJournal: Sendable {
 
     /// The answer so far (or whole), its status and epoch; nil for a stream unknown or forgotten.
     public func result(of uid: String, now: ContinuousClock.Instant = .now) -> (result: StreamResult, status: Status, epoch: String)? {
-        // Folded after the lock is let go, from a copy that shares the entry's storage.
+        // Folded after the lock is let go, from a copy that shares the entry's storage (a running
+        // stream's next record then copies its buffers once, under the lock: a memcpy, where
+        // folding is the dear part).
         let entry = state.withLock { state in
             prune(&state, now: now)
             return state.entries[uid]
@@ -277,8 +279,9 @@ public final class StreamJournal: Sendable {
     public func channelHistory(
         of uid: String, epoch: String, after: Int, through: Int
     ) -> (events: [RecordedEvent], lastRecordedAt: ContinuousClock.Instant)? {
-        // The events are copied out (their storage is shared, not copied) and made again after the
-        // lock is let go: every running stream records under this lock.
+        // The events are copied out (their storage shared; a running stream's next record then
+        // copies its buffers once, a memcpy) and made again after the lock is let go: every
+        // running stream records under this lock.
         let kept = state.withLock { state -> (events: CompactEvents, range: Range<Int>, at: ContinuousClock.Instant)? in
             guard let entry = state.entries[uid], entry.sharedWithChannel, entry.epoch == epoch else { return nil }
             let first = entry.events.position(after: max(after, entry.channelHistoryFloor))

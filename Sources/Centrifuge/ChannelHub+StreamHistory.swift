@@ -35,13 +35,15 @@ extension ChannelHub {
             publishedCount.add(count, ordering: .relaxed)
             return
         }
+        // Made before the channel's lock is taken: its subscribers wait on it.
+        let publications = events()
         channel.state.withLock { state in
             // Dropped by the sweeper since the lookup: it had no subscribers.
             guard !state.removed else {
                 publishedCount.add(count, ordering: .relaxed)
                 return
             }
-            publish(events(), epoch: epoch, into: &state, of: channel, keepingHistory: false)
+            publish(publications, epoch: epoch, into: &state, of: channel, keepingHistory: false)
         }
     }
 

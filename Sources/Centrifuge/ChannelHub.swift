@@ -224,6 +224,8 @@ public final class ChannelHub: Sendable {
             outcome.recovered = position.offset == state.top
             return outcome
         }
+        // Offsets run one by one, so this many were missed: past the limit, nothing to read.
+        guard state.top - position.offset <= UInt64(max(0, configuration.recoveryLimit)) else { return outcome }
         let missed = publications(of: name, in: state, after: position.offset)
         guard let first = missed.first, first.offset == position.offset + 1, missed.count <= configuration.recoveryLimit,
             missed.last?.offset == state.top

@@ -41,7 +41,8 @@ final class CompatJournalReader<Framer: CompatEventFramer>: StreamJournalReader 
     }
 
     func journal(didRecord event: RecordedEvent) {
-        journal(didReplay: [event])
+        let bytes = state.withLock { $0.framer.frames(for: event.event) }
+        if !bytes.isEmpty { context.responder.write(bytes) }
     }
 
     /// One write for the lot: each write is a post to the server thread.

@@ -28,7 +28,9 @@ final class JournalSSEReader: StreamJournalReader {
     }
 
     func journal(didRecord event: RecordedEvent) {
-        journal(didReplay: [event])
+        var bytes: [UInt8] = []
+        Self.appendFrame(event, to: &bytes)
+        context.responder.write(bytes)
     }
 
     /// One write for the lot (the whole replay, when there is one): each write is a post to the
