@@ -15,16 +15,25 @@
 //   ignores publications until the server's catch-up arrives;
 // - answers server pings (`{}`) with `{}` when the server asked for pongs, and reconnects when
 //   no frame arrived for `ping` + maxServerPingDelay;
+// - with `getToken`, renews expiring tokens as centrifuge-js does: the connection's with
+//   `refresh` and a subscription's with `sub_refresh` when the server's `ttl` runs out, and a
+//   fresh one after error 109, close 3005 or unsubscribe 2501 (the token expired);
 // - reconnects with jittered exponential backoff, except after the terminal close codes
 //   (3500-3999, 4500-4999, 1009) and connect errors, exactly as the official SDKs decide.
 
-import { Emitter, Subscription, backoff, isTemporary } from "./channel-subscription.js";
+import { backoff, isTemporary } from "./channel-retry.js";
+import { Emitter, Subscription } from "./channel-subscription.js";
+import { ChannelToken, UnauthorizedError } from "./channel-token.js";
 
-export { Subscription };
+export { Subscription, UnauthorizedError };
 
 const CONNECTING_NO_PING = { code: 2, reason: "no ping" };
 const CONNECTING_TRANSPORT_CLOSED = { code: 1, reason: "transport closed" };
 const CONNECTING_OFFLINE = { code: 1, reason: "browser offline" };
+const DISCONNECTED_UNAUTHORIZED = { code: 1, reason: "unauthorized" };
+/** The server's codes for "this token expired": a reply error, and a close. */
+const TOKEN_EXPIRED = 109;
+const CLOSE_EXPIRED = 3005;
 
 /** Close codes after which the SDKs stop for good. */
 export function isTerminalClose(code) {
@@ -34,8 +43,9 @@ export function isTerminalClose(code) {
 export class ChannelClient extends Emitter {
   /**
    * @param {string} url ws:// or wss:// address of the endpoint
-   * @param {object} [options] name, version, token (connection JWT), data, timeout (ms for
-   *   each command), minReconnectDelay/maxReconnectDelay (ms), maxServerPingDelay (ms)
+   * @param {object} [options] name, version, token (connection JWT), getToken (async ({}) =>
+   *   a new token; "" or UnauthorizedError = none, which stops the client), data, timeout (ms
+   *   for each command), minReconnectDelay/maxReconnectDelay (ms), maxServerPingDelay (ms)
    */
   constructor(url, options = {}) {
     super();
@@ -48,7 +58,8 @@ export class ChannelClient extends Emitter {
     this.state = "disconnected";
     this.clientId = "";
     this.subscriptions = new Map();
-    this.stats = { connects: 0, reconnects: 0, pongs: 0, lastClose: null };
+    this.stats = { connects: 0, reconnects: 0, pongs: 0, refreshes: 0, lastClose: null };
+    this._token = new ChannelToken(this.options.token, this.options.getToken);
     this._nextId = 1;
     this._pending = new Map();
     this._socket = null;
@@ -111,6 +122,7 @@ export class ChannelClient extends Emitter {
 
   _openTransport() {
     if (this._waitingForOnline) return;
+    if (this._token.needsFetch) { this._openWithNewToken(); return; }
     let socket;
     try {
       socket = new WebSocket(this.url);
@@ -126,10 +138,27 @@ export class ChannelClient extends Emitter {
       if (this._socket !== socket) return;
       this._socket = null;
       this.stats.lastClose = { code: event.code, reason: event.reason };
+      if (event.code === CLOSE_EXPIRED) this._token.stale = true;
       const terminal = isTerminalClose(event.code);
       const reason = event.code >= 3000 ? { code: event.code, reason: event.reason } : CONNECTING_TRANSPORT_CLOSED;
       this._connectionLost(reason, !terminal);
     };
+  }
+
+  /** Gets a token before opening the socket, so the server's connect timeout does not run
+   * while the application mints it. */
+  async _openWithNewToken() {
+    let token;
+    try {
+      token = await this._token.fetch({});
+    } catch (error) {
+      if (this.state !== "connecting" || this._socket) return;
+      if (error.code === "unauthorized") { this._connectionLost(DISCONNECTED_UNAUTHORIZED, false); return; }
+      this._connectionLost({ code: 1, reason: `getToken failed: ${error?.message ?? error}` }, true);
+      return;
+    }
+    if (token === null || this.state !== "connecting" || this._socket) return;
+    this._openTransport();
   }
 
   /** Closes the socket from this side without waiting for its close event. */
@@ -210,7 +239,7 @@ export class ChannelClient extends Emitter {
   async _sendConnect() {
     const connect = { name: this.options.name };
     if (this.options.version) connect.version = this.options.version;
-    if (this.options.token) connect.token = this.options.token;
+    if (this._token.token) connect.token = this._token.token;
     if (this.options.data !== undefined) connect.data = this.options.data;
     const socket = this._socket;
     let reply;
@@ -219,8 +248,11 @@ export class ChannelClient extends Emitter {
     } catch (error) {
       if (this._socket !== socket) return;
       this._dropTransport(4000, "connect failed");
-      // 109 (token expired) would need a fresh token: without one, like other errors, terminal.
-      this._connectionLost({ code: error.code, reason: error.message }, error.code === "timeout" || isTemporary(error));
+      // 109 (token expired): with getToken, reconnect with a new one; without, like other
+      // errors, terminal.
+      const renewable = error.code === TOKEN_EXPIRED && this._token.getToken !== null;
+      if (renewable) this._token.stale = true;
+      this._connectionLost({ code: error.code, reason: error.message }, renewable || error.code === "timeout" || isTemporary(error));
       return;
     }
     if (this._socket !== socket) return;
@@ -233,14 +265,37 @@ export class ChannelClient extends Emitter {
     this._attempt = 0;
     this._setState("connected", { client: this.clientId });
     this._armPingWatchdog();
-    // Like centrifuge-js: every pending subscribe goes out in one frame.
+    if (result.expires) this._keepRenewed(result.ttl);
+    // Like centrifuge-js: every pending subscribe goes out in one frame, except those waiting
+    // for a token of their own.
     const waiting = [...this.subscriptions.values()].filter((sub) => sub.state === "subscribing");
-    const replies = this._callAll(waiting.map((sub) => ({ subscribe: sub._subscribeRequest() })));
-    waiting.forEach((sub, index) => sub._awaitSubscribe(replies[index]));
+    const ready = waiting.filter((sub) => !sub._token.needsFetch);
+    const replies = this._callAll(ready.map((sub) => ({ subscribe: sub._subscribeRequest() })));
+    ready.forEach((sub, index) => sub._awaitSubscribe(replies[index]));
+    for (const sub of waiting) if (sub._token.needsFetch) sub._sendSubscribe();
+  }
+
+  // MARK: - Token renewal
+
+  _keepRenewed(ttl) {
+    // Without getToken the server closes with 3005, and reconnecting gets 109.
+    const socket = this._socket;
+    this._token.keepRenewed(ttl, {
+      ctx: {},
+      current: () => this._socket === socket && this.state === "connected",
+      send: async (token) => (await this._call({ refresh: { token } })).refresh,
+      renewed: () => { this.stats.refreshes += 1; },
+      stop: (error) => {
+        this._dropTransport(4000, "refresh failed");
+        this._connectionLost(error.code === "unauthorized" ? DISCONNECTED_UNAUTHORIZED : { code: error.code, reason: error.message }, false);
+      },
+      retryDelay: (attempt) => backoff(attempt, this.options.minReconnectDelay, this.options.maxReconnectDelay),
+    });
   }
 
   _connectionLost(reason, reconnect) {
     clearTimeout(this._pingTimer);
+    this._token.cancel();
     for (const id of [...this._pending.keys()]) this._settle(id, null, { code: "closed", message: "connection closed" });
     for (const sub of this.subscriptions.values()) sub._connectionLost();
     if (!reconnect) {
@@ -286,6 +341,7 @@ export class ChannelClient extends Emitter {
     const sub = this.subscriptions.get(push.channel);
     if (push.disconnect) {
       const { code, reason } = push.disconnect;
+      if (code === CLOSE_EXPIRED) this._token.stale = true;
       this._dropTransport(4000, "disconnect push");
       this._connectionLost({ code, reason }, !isTerminalClose(code));
       return;

@@ -1,12 +1,14 @@
 // One subscription of a ChannelClient (channel-client.js): its stream position, recovery on every
-// (re)subscribe, duplicates dropped and gaps mended by resubscribing from the last good offset.
+// (re)subscribe, duplicates dropped and gaps mended by resubscribing from the last good offset,
+// and its token renewed with `sub_refresh` before the subscription expires.
+
+import { backoff, isTemporary } from "./channel-retry.js";
+import { ChannelToken } from "./channel-token.js";
 
 const CONNECTING_SUBSCRIBE_TIMEOUT = { code: 3, reason: "subscribe timeout" };
-
-/** Reply errors worth trying again: `temporary`, or a code below 100 (transport-level). */
-export function isTemporary(error) {
-  return Boolean(error && (error.temporary || error.code < 100));
-}
+const TOKEN_EXPIRED = 109;
+/** The server ended the subscription because its token expired without a `sub_refresh`. */
+const UNSUBSCRIBE_EXPIRED = 2501;
 
 export class Emitter {
   constructor() { this._listeners = new Map(); }
@@ -22,17 +24,14 @@ export class Emitter {
   }
 }
 
-/** Jittered exponential backoff: between half and all of min * 2^attempt, capped at max (ms). */
-export function backoff(attempt, min, max) {
-  const ceiling = Math.min(max, min * 2 ** Math.min(attempt, 20));
-  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
-}
-
 export class Subscription extends Emitter {
   /**
    * @param {object} options
    *   since: {offset, epoch} to recover from (offset 0 and epoch "" = the whole stream);
    *   token, data: sent with subscribe;
+   *   getToken({channel}): async, a new subscription token ("" or UnauthorizedError = none: the
+   *     subscription ends with an error), asked before subscribing without a token, when the
+   *     server's `ttl` runs out, and after it called the token expired;
    *   firstOffset(pub): the first offset a publication covers (default its offset; a merged
    *     publication covering several offsets reports its first);
    *   isReset(data): true for a publication that starts the stream over at a lower offset.
@@ -45,9 +44,10 @@ export class Subscription extends Emitter {
     /** "unsubscribed" | "subscribing" | "subscribed" */
     this.state = "unsubscribed";
     this.position = options.since ? { offset: options.since.offset ?? 0, epoch: options.since.epoch ?? "" } : null;
-    this.stats = { delivered: 0, duplicates: 0, gaps: 0, subscribes: 0, recovered: 0, recoveredOnResubscribe: 0, unrecovered: 0, resets: 0 };
+    this.stats = { delivered: 0, duplicates: 0, gaps: 0, subscribes: 0, recovered: 0, recoveredOnResubscribe: 0, unrecovered: 0, resets: 0, refreshes: 0 };
     this._retryTimer = 0;
     this._attempt = 0;
+    this._token = new ChannelToken(options.token, options.getToken);
   }
 
   subscribe() {
@@ -59,6 +59,7 @@ export class Subscription extends Emitter {
 
   unsubscribe() {
     clearTimeout(this._retryTimer);
+    this._token.cancel();
     const wasSubscribed = this.state === "subscribed";
     this._setState("unsubscribed");
     this.client.subscriptions.delete(this.channel);
@@ -83,7 +84,7 @@ export class Subscription extends Emitter {
 
   _subscribeRequest() {
     const request = { channel: this.channel };
-    if (this.options.token) request.token = this.options.token;
+    if (this._token.token) request.token = this._token.token;
     if (this.options.data !== undefined) request.data = this.options.data;
     if (this.position) {
       request.recover = true;
@@ -95,7 +96,40 @@ export class Subscription extends Emitter {
   }
 
   _sendSubscribe() {
+    if (this._token.needsFetch) { this._subscribeWithNewToken(); return; }
     this._awaitSubscribe(this.client._call({ subscribe: this._subscribeRequest() }));
+  }
+
+  async _subscribeWithNewToken() {
+    let token;
+    try {
+      token = await this._token.fetch({ channel: this.channel });
+    } catch (error) {
+      if (this.state !== "subscribing") return;
+      if (error.code === "unauthorized") this._giveUp(error);
+      else this._retrySubscribe();
+      return;
+    }
+    // Not connected now: the connect reply subscribes it, with this token.
+    if (token === null || this.state !== "subscribing" || this.client.state !== "connected") return;
+    this._sendSubscribe();
+  }
+
+  _retrySubscribe() {
+    const delay = backoff(this._attempt++, this.client.options.minReconnectDelay, this.client.options.maxReconnectDelay);
+    clearTimeout(this._retryTimer);
+    this._retryTimer = setTimeout(() => { if (this.state === "subscribing" && this.client.state === "connected") this._sendSubscribe(); }, delay);
+  }
+
+  /** Ends the subscription for good after an error the SDKs do not retry. */
+  _giveUp(error) {
+    const wasSubscribed = this.state === "subscribed";
+    clearTimeout(this._retryTimer);
+    this._token.cancel();
+    this._setState("unsubscribed", { code: error.code, reason: error.message });
+    this.client.subscriptions.delete(this.channel);
+    if (wasSubscribed && this.client.state === "connected") this.client._call({ unsubscribe: { channel: this.channel } }).catch(() => {});
+    this._emit("error", error);
   }
 
   async _awaitSubscribe(promise) {
@@ -107,14 +141,10 @@ export class Subscription extends Emitter {
       if (this.state !== "subscribing") return;
       if (error.code === "closed") return; // resubscribed after the reconnect
       if (error.code === "timeout") { this.client._reconnect(CONNECTING_SUBSCRIBE_TIMEOUT); return; }
-      if (isTemporary(error)) {
-        const delay = backoff(this._attempt++, this.client.options.minReconnectDelay, this.client.options.maxReconnectDelay);
-        this._retryTimer = setTimeout(() => { if (this.state === "subscribing" && this.client.state === "connected") this._sendSubscribe(); }, delay);
-        return;
-      }
-      this._setState("unsubscribed", { code: error.code, reason: error.message });
-      this.client.subscriptions.delete(this.channel);
-      this._emit("error", error);
+      const renewable = error.code === TOKEN_EXPIRED && this._token.getToken !== null;
+      if (renewable) this._token.stale = true;
+      if (renewable || isTemporary(error)) { this._retrySubscribe(); return; }
+      this._giveUp(error);
       return;
     }
     if (this.state !== "subscribing") return;
@@ -124,6 +154,7 @@ export class Subscription extends Emitter {
     const publications = result.publications ?? [];
     const recovering = Boolean(requested);
     this._setState("subscribed", { recovered: Boolean(result.recovered), wasRecovering: Boolean(result.was_recovering) });
+    if (result.expires) this._keepRenewed(result.ttl);
     if (recovering && !(result.was_recovering && result.recovered)) {
       // The server cannot fill the gap (a new epoch, history gone, a channel without recovery):
       // the position is its top now, and the application decides how to catch up
@@ -174,14 +205,31 @@ export class Subscription extends Emitter {
     this._emit("publication", { channel: this.channel, data: pub.data, offset: pub.offset ?? 0, tags: pub.tags, recovered });
   }
 
+  // MARK: - Token renewal
+
+  _keepRenewed(ttl) {
+    // Without getToken the server ends the subscription with 2501, and resubscribing gets 109.
+    this._token.keepRenewed(ttl, {
+      ctx: { channel: this.channel },
+      current: () => this.state === "subscribed" && this.client.state === "connected",
+      send: async (token) => (await this.client._call({ sub_refresh: { channel: this.channel, token } })).sub_refresh,
+      renewed: () => { this.stats.refreshes += 1; },
+      stop: (error) => this._giveUp(error),
+      retryDelay: (attempt) => backoff(attempt, this.client.options.minReconnectDelay, this.client.options.maxReconnectDelay),
+    });
+  }
+
   _onServerUnsubscribe({ code, reason }) {
+    if (code === UNSUBSCRIBE_EXPIRED) this._token.stale = true;
     if (code >= 2500) { this.resubscribe(); return; }
+    this._token.cancel();
     this._setState("unsubscribed", { code, reason });
     this.client.subscriptions.delete(this.channel);
   }
 
   _connectionLost() {
     clearTimeout(this._retryTimer);
+    this._token.cancel();
     if (this.state === "subscribed") this._setState("subscribing");
   }
 

@@ -4,6 +4,7 @@
 // the answer. Recent conversations live in localStorage, so a reload resumes what was running.
 import config from "./config.js";
 import { ChannelClient } from "./channel-client.js";
+import { tokenFromURL } from "./channel-token.js";
 import { ChatView, TERMINAL, setPill } from "./chat-view.js";
 import { sseEvents } from "./sse.js";
 
@@ -34,7 +35,10 @@ function websocketURL() {
   return `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/connection/websocket`;
 }
 
-const client = new ChannelClient(websocketURL(), { name: "tokenbridge-web", token: config.token });
+const client = new ChannelClient(websocketURL(), {
+  name: "tokenbridge-web", token: config.token, getToken: config.tokenURL ? tokenFromURL(config.tokenURL) : undefined,
+});
+const subscriptionToken = config.subscriptionTokenURL ? tokenFromURL(config.subscriptionTokenURL) : undefined;
 client.on("state", ({ state, code, reason }) => {
   const label = { connected: "connected", connecting: "connecting…", disconnected: "disconnected" }[state];
   setPill(pills.ws, state === "connected" ? "ok" : state === "connecting" ? "busy" : "bad",
@@ -203,6 +207,7 @@ function follow(turn) {
   if (client.state === "disconnected") { followJournal(turn); return Promise.resolve(); }
   const sub = client.newSubscription(`${config.channelPrefix}${turn.uid}`, {
     since: { offset: 0, epoch: "" },
+    getToken: subscriptionToken,
     // The embedded server merges a slow client's text deltas into one publication covering
     // seq_from..seq_to, at offset seq_to. (On an external Centrifugo offsets are its own, and a
     // merged publication takes one offset: then it covers just that.)
