@@ -351,7 +351,10 @@ async function followJournal(turn) {
   followers.set(turn.uid, { stop: () => controller.abort() });
   let response;
   try {
-    response = await fetch(`/v1/streams/${encodeURIComponent(turn.uid)}?after=${turn.lastSeq}`, { signal: controller.signal });
+    // The epoch makes the point count in the run it was read from: after a rerun of the uid the
+    // bridge sends the new run from its start (and applyEvent starts the answer over).
+    const run = turn.epoch ? `&epoch=${encodeURIComponent(turn.epoch)}` : "";
+    response = await fetch(`/v1/streams/${encodeURIComponent(turn.uid)}?after=${turn.lastSeq}${run}`, { signal: controller.signal });
   } catch (error) {
     if (!controller.signal.aborted) finish(turn, "error", { error: { message: `could not reach the server: ${error.message}` } });
     return;

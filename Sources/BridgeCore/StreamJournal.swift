@@ -125,8 +125,18 @@ public final class StreamJournal: Sendable {
     private struct Attached {
         let reader: any StreamJournalReader
         /// Live events are those after this seq.
-        let after: Int
+        var after: Int
         var catchingUp: CatchUp?
+        /// The run the reader's `after` counts in, when it said; a waiting reader of another run
+        /// gets the one that starts from its beginning.
+        var epoch: String?
+
+        func starting(run epoch: String) -> Attached {
+            guard let asked = self.epoch, asked != epoch else { return self }
+            var fresh = self
+            fresh.after = 0
+            return fresh
+        }
     }
 
     /// What a running stream recorded while a reader's replay went on outside the lock. Touched
@@ -181,19 +191,25 @@ public final class StreamJournal: Sendable {
     public var waitingReaderCount: Int { state.withLock { $0.waiting.values.reduce(0) { $0 + $1.count } } }
 
     /// Hands `reader` the events after seq `after` and then each new one; when the stream is
-    /// unknown, it waits for it (the caller ends the wait with `stopWaiting`).
+    /// unknown, it waits for it (the caller ends the wait with `stopWaiting`). `after` counts in
+    /// run `epoch` when one is given: for another run (the uid was answered again) the reader
+    /// gets the current run from its `start`, which tells it to drop what it had.
     ///
     /// The replay is made and handed over after the lock is let go (every running stream records
     /// under it, and a long answer takes milliseconds to replay); what the stream records
     /// meanwhile is held for the reader and handed over, under the lock, before it goes live.
-    public func attach(_ reader: any StreamJournalReader, uid: String, after: Int, now: ContinuousClock.Instant = .now) -> Attachment {
+    public func attach(
+        _ reader: any StreamJournalReader, uid: String, after requested: Int, epoch: String? = nil, now: ContinuousClock.Instant = .now
+    ) -> Attachment {
         let plan = state.withLock { state -> AttachPlan in
             prune(&state, now: now)
             guard let index = state.entries.index(forKey: uid) else {
-                state.waiting[uid, default: [:]][ObjectIdentifier(reader)] = Attached(reader: reader, after: after)
+                state.waiting[uid, default: [:]][ObjectIdentifier(reader)] = Attached(reader: reader, after: requested, epoch: epoch)
                 return .waiting
             }
             let entry = state.entries.values[index]
+            let sameRun = epoch.map { $0 == entry.epoch } ?? true
+            let after = sameRun ? requested : 0
             let events = entry.events
             if entry.finishedAt != nil, let last = events.lastSeq, after >= last { return .alreadyRead }
             let range = events.position(after: after)..<events.count
@@ -341,7 +357,7 @@ public final class StreamJournal: Sendable {
         entry.bytes = Self.entryOverhead
         state.bytes += Self.entryOverhead
         if let waiting = state.waiting.removeValue(forKey: uid) {
-            entry.readers = waiting
+            entry.readers = waiting.mapValues { $0.starting(run: epoch) }
             for attached in waiting.values { attached.reader.journalDidAttach(epoch: epoch) }
         }
         state.entries[uid] = entry

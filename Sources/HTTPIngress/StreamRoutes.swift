@@ -18,13 +18,17 @@ extension HTTPIngress {
     }
 
     /// The stream's events as SSE from the start, or after `?after=N` / `Last-Event-ID: N`: live
-    /// while it runs, replayed once it ended (within `pipeline.retention`). A reader may come
-    /// first: it waits up to `pipeline.attach_wait` for the stream to start.
+    /// while it runs, replayed once it ended (within `pipeline.retention`). With `?epoch=E`, N
+    /// counts in run E: when the uid has been answered again since, the reader gets the new run
+    /// from its `start` instead of the new run's events past N. A reader may come first: it waits
+    /// up to `pipeline.attach_wait` for the stream to start.
     func streamEvents(_ context: RouteContext) {
         guard let uid = validStreamUID(context) else { return }
         let after: Int
+        let epoch: String?
         do {
             after = try resumePoint(context.request)
+            epoch = try resumeEpoch(context.request)
         } catch {
             context.respond(ErrorResponse.make(error))
             return
@@ -32,7 +36,7 @@ extension HTTPIngress {
         let reader = JournalSSEReader(context: context, keepalive: configuration.sseKeepalive)
         let journal = pipeline.journal
         context.responder.onClientGone { journal.detach(reader, uid: uid) }
-        switch journal.attach(reader, uid: uid, after: after) {
+        switch journal.attach(reader, uid: uid, after: after, epoch: epoch) {
         case .attached:
             return
         case .alreadyRead:
@@ -101,6 +105,17 @@ extension HTTPIngress {
         ErrorResponse.make(
             status: 404, message: "No stream '\(uid)': not running, and not finished within pipeline.retention.",
             code: "stream_not_found")
+    }
+
+    /// `?epoch=`: the run a resume point counts in; absent or empty, the current run's.
+    private func resumeEpoch(_ request: HTTPRequest) throws(RequestError) -> String? {
+        guard let epoch = request.queryItem("epoch"), !epoch.isEmpty else { return nil }
+        guard StreamID.isValid(epoch) else {
+            throw RequestError(
+                .invalid, "'epoch' must be a run's epoch as its start event gave it (1-\(StreamID.maximumLength) characters of [A-Za-z0-9_.:-]).",
+                param: "epoch", code: "invalid_value")
+        }
+        return epoch
     }
 
     /// `Last-Event-ID: N`, else `?after=N`, else 0 (from the start). The header wins: an

@@ -66,6 +66,37 @@ struct StreamJournalTests {
         #expect(journal.result(of: "s39") != nil && journal.result(of: "s0") == nil, "the longest finished went first")
     }
 
+    @Test func aResumePointOfAnEarlierRunReadsTheCurrentRunFromItsStart() {
+        let journal = StreamJournal(retention: .seconds(60))
+        run(journal, uid: "e", epoch: "ONE", deltas: 6)
+        run(journal, uid: "e", epoch: "TWO", deltas: 2, end: false)
+        let stale = CollectingReader()
+        let current = CollectingReader()
+        let unaware = CollectingReader()
+        #expect(journal.attach(stale, uid: "e", after: 5, epoch: "ONE") == .attached)
+        #expect(journal.attach(current, uid: "e", after: 2, epoch: "TWO") == .attached)
+        #expect(journal.attach(unaware, uid: "e", after: 2) == .attached)
+        journal.sink(for: "e").deliver(StreamEvent(uid: "e", seq: 4, kind: .done(finishReason: "stop", usage: nil)))
+        #expect(stale.snapshot.seqs == [1, 2, 3, 4], "seq 5 of run ONE says nothing about run TWO")
+        #expect(current.snapshot.seqs == [3, 4] && unaware.snapshot.seqs == [3, 4])
+        // Past the end of a finished run of another epoch is not "already read".
+        let late = CollectingReader()
+        #expect(journal.attach(late, uid: "e", after: 9, epoch: "ONE") == .attached)
+        #expect(late.snapshot.seqs == [1, 2, 3, 4] && late.snapshot.finished == 1)
+        #expect(journal.attach(CollectingReader(), uid: "e", after: 9, epoch: "TWO") == .alreadyRead)
+    }
+
+    @Test func aWaitingReaderOfAnotherRunGetsTheNewRunWhole() {
+        let journal = StreamJournal(retention: .seconds(60))
+        let stale = CollectingReader()
+        let same = CollectingReader()
+        #expect(journal.attach(stale, uid: "w", after: 3, epoch: "OLD") == .waiting)
+        #expect(journal.attach(same, uid: "w", after: 3, epoch: "NEW") == .waiting)
+        run(journal, uid: "w", epoch: "NEW", deltas: 3)
+        #expect(stale.snapshot.seqs == [1, 2, 3, 4, 5] && stale.snapshot.attached == ["NEW"])
+        #expect(same.snapshot.seqs == [4, 5])
+    }
+
     @Test func aRunningStreamIsNeverDroppedAndARerunStartsOver() {
         let journal = StreamJournal(retention: .seconds(60), maxBytes: 1 << 20)
         run(journal, uid: "r", epoch: "ONE", deltas: 2)

@@ -158,7 +158,8 @@ def test_unknown_streams_and_bad_resume_points_are_refused(start_bridge):
         assert http.delete("/v1/streams/no-such-stream").status_code == 404
         uid = unique_uid("bad")
         assert http.post("/v1/chat/completions", json=chat_body(uid=uid)).status_code == 200
-        for headers, params in [({"Last-Event-ID": "x"}, None), (None, {"after": "-1"}), (None, {"after": "1.5"})]:
+        for headers, params in [({"Last-Event-ID": "x"}, None), (None, {"after": "-1"}), (None, {"after": "1.5"}),
+                                (None, {"after": "2", "epoch": "not an epoch"})]:
             bad = http.get(f"/v1/streams/{uid}", headers=headers, params=params)
             assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_value", bad.text
         assert http.post(f"/v1/streams/{uid}").status_code == 405
@@ -325,3 +326,26 @@ def test_last_event_id_wins_over_after_and_a_reader_with_everything_gets_204(sta
     assert resumed.seqs == list(range(11, last + 1))
     done = read_events(bridge, uid, headers={"Last-Event-ID": str(last)})
     assert done.status == 204 and done.headers["x-stream-id"] == uid
+
+
+def test_a_resume_point_names_its_run_so_a_rerun_is_read_from_its_start(start_bridge):
+    bridge = start_bridge(paced(12, 0))
+    uid = unique_uid("rerun")
+    assert submit(bridge, uid=uid).status_code == 200
+    first = read_events(bridge, uid)
+    one = first.events[0]["data"]["epoch"]
+    # The same uid answered again (as a redelivered prompt is): a new run under a new epoch.
+    assert submit(bridge, uid=uid).status_code == 200
+    second = read_events(bridge, uid)
+    two = second.events[0]["data"]["epoch"]
+    assert two != one and second.seqs[0] == 1
+    # A reader that had run ONE up to seq 5 gets run TWO from its start, not TWO's seqs past 5.
+    stale = read_events(bridge, uid, headers={"Last-Event-ID": "5"}, params={"epoch": one})
+    assert stale.status == 200 and stale.seqs == second.seqs, stale.seqs
+    assert stale.events[0]["event"] == "start" and stale.events[0]["data"]["epoch"] == two
+    # Within the current run the point counts as before.
+    current = read_events(bridge, uid, headers={"Last-Event-ID": "5"}, params={"epoch": two})
+    assert current.seqs == list(range(6, second.seqs[-1] + 1))
+    # Had all of run ONE: still the whole of run TWO (without the epoch that would be a 204).
+    everything = read_events(bridge, uid, params={"after": first.seqs[-1], "epoch": one})
+    assert everything.status == 200 and everything.seqs == second.seqs
