@@ -28,6 +28,7 @@ enum ErrorResponse {
         switch status {
         case 404: return "not_found"
         case 405: return "method_not_allowed"
+        case 411: return "length_required"
         case 413: return "request_too_large"
         case 415: return "unsupported_media_type"
         case 431: return "headers_too_large"

@@ -103,12 +103,33 @@ extension ServerLoop {
                 close: true)
             return 0
         }
+        // A length that is not one whole number leaves nowhere the body ends (RFC 9112 6.3):
+        // refused, and the connection closed rather than read on from a guess.
+        let lengths = exchange.headers.filter { $0.name == "content-length" }.map(\.value)
+        var declared: Int?
+        if let length = lengths.first {
+            guard lengths.count == 1, !length.isEmpty, length.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else {
+                refuse(
+                    exchange, status: 400, message: "Content-Length must be one whole number of bytes, not '\(lengths.joined(separator: ", "))'.",
+                    close: true)
+                return 0
+            }
+            // All digits, so nil only when it does not fit in an Int: far over any limit.
+            declared = Int(length) ?? Int.max
+        }
         guard Self.methodsWithBody.contains(exchange.method) else {
             dispatch(exchange)
             return 0
         }
-        let declared = exchange.headers.first { $0.name == "content-length" }.flatMap { Int($0.value) }
-        let chunked = exchange.headers.contains { $0.name == "transfer-encoding" }
+        // libwebsockets 4.1 reads no chunked request body: it would never end, and its bytes would
+        // be read as the next request. Said at once (411, as RFC 9110 has it), then closed.
+        if exchange.headers.contains(where: { $0.name == "transfer-encoding" }) {
+            refuse(
+                exchange, status: 411,
+                message: "A request body needs a Content-Length: Transfer-Encoding (chunked bodies) is not supported.",
+                close: true)
+            return 0
+        }
         if let declared, declared > configuration.maxBodyBytes {
             // Answer at once; keep reading and dropping a moderately oversized body until it ends
             // so the client reads the 413 rather than a reset, and close after an absurd one.
@@ -117,7 +138,7 @@ extension ServerLoop {
             refuse(exchange, status: 413, message: bodyTooLargeMessage, close: true)
             return 0
         }
-        if (declared ?? 0) == 0 && !chunked {
+        if (declared ?? 0) == 0 {
             dispatch(exchange)
         }
         return 0

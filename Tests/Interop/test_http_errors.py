@@ -193,6 +193,32 @@ def test_413_from_content_length_alone(bridge: Bridge) -> None:
     bridge.ping()
 
 
+@pytest.mark.parametrize("length", ["-1", "abc", "1e3", "+5", "2, 3"])
+def test_400_malformed_content_length(bridge: Bridge, length: str) -> None:
+    """Without one whole number nobody knows where the body ends: 400 at once, then closed."""
+    data = raw_http(bridge.port, f"POST {CHAT} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {length}\r\n\r\n{{}}".encode(), timeout=5.0)
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400") and b"connection: close" in head.lower(), data[:300]
+    assert "Content-Length" in json.loads(body)["error"]["message"]
+    bridge.ping()
+
+
+def test_411_chunked_request_body(bridge: Bridge) -> None:
+    """A body without a Content-Length (httpx sends an iterator chunked) gets 411 at once instead
+    of a request that never ends; the connection closes, so its chunks are not read as a request."""
+    body = json.dumps(chat_body()).encode()
+    with bridge.client() as client:
+        response = client.post(CHAT, content=iter([body[:10], body[10:]]), headers={"content-type": "application/json"})
+    error = assert_error_json(response, 411)
+    assert error["code"] == "length_required" and "Content-Length" in error["message"]
+    assert response.headers["connection"] == "close"
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(piece), piece) for piece in (body[:10], body[10:])) + b"0\r\n\r\n"
+    head = f"POST {CHAT} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\nTransfer-Encoding: chunked\r\n\r\n"
+    assert raw_http(bridge.port, head.encode() + chunks, timeout=5.0).startswith(b"HTTP/1.1 411"), "Transfer-Encoding wins over Content-Length"
+    bridge.ping()
+
+
 # MARK: - 431 and the 16 KB header boundary
 
 
