@@ -282,3 +282,48 @@ def test_mangled_raw_requests_get_an_http_answer_or_a_close(fuzzed) -> None:
     # Both sides reached: requests still served, and refusals of the bridge's and of lws' own.
     assert sum(v for k, v in statuses.items() if k.startswith("2")) > 50, statuses
     assert sum(v for k, v in statuses.items() if k.startswith("4")) > 30, statuses
+
+
+API_CALLS: list[tuple[str, dict]] = [
+    ("publish", {"channel": "news", "data": {"text": "hi"}, "tags": {"k": "v"}, "idempotency_key": "x"}),
+    ("broadcast", {"channels": ["news", "other"], "data": {"n": 1}}),
+    ("history", {"channel": "news", "limit": 10, "since": {"offset": 1, "epoch": ""}, "reverse": True}),
+    ("history_remove", {"channel": "news"}),
+    ("presence", {"channel": "news"}),
+    ("presence_stats", {"channel": "news"}),
+    ("channels", {"pattern": "n*"}),
+    ("info", {}),
+    ("subscribe", {"user": "ann", "channel": "news"}),
+    ("unsubscribe", {"user": "ann", "channel": "news"}),
+    ("disconnect", {"user": "nobody", "disconnect": {"code": 4000, "reason": "x"}}),
+    ("refresh", {"user": "ann", "expired": False}),
+    ("batch", {"commands": [{"publish": {"channel": "news", "data": {}}}, {"info": {}}]}),
+]
+
+
+def test_mutated_server_api_calls_get_a_result_or_an_error(fuzzed) -> None:
+    """Centrifugo's server API (`/api/<method>`): a result, an error object with an integer code,
+    or 400 for a body that is not a JSON object; never a crash, never a 5xx."""
+    rng = random.Random(SEED + 3)
+    outcomes: dict[str, int] = {}
+    with fuzzed.client() as http:
+        for index in range(300):
+            method, params = rng.choice(API_CALLS)
+            body = cases([params], 1, rng)[0]
+            what = f"case {index}: /api/{method} {body[:300]!r}"
+            response = http.post(f"/api/{method}", content=body, headers={"content-type": "application/json"})
+            assert response.status_code in (200, 400), (response.status_code, response.text[:300], what)
+            if response.status_code == 400:
+                outcomes["400"] = outcomes.get("400", 0) + 1
+                continue
+            answer = response.json()
+            assert isinstance(answer, dict), what
+            if "error" in answer:
+                assert isinstance(answer["error"]["code"], int) and isinstance(answer["error"]["message"], str), what
+                outcomes["error"] = outcomes.get("error", 0) + 1
+            else:
+                assert "result" in answer or "replies" in answer, (answer, what)
+                outcomes["result"] = outcomes.get("result", 0) + 1
+    print("api outcomes", outcomes)
+    fuzzed.ping()
+    assert all(outcomes.get(kind, 0) > 20 for kind in ("400", "error", "result")), outcomes
