@@ -34,11 +34,13 @@ extension ServerLoop {
 
     /// A fragment of a message: gathered until the message is whole, within the size limit.
     /// Past the limit the connection closes at once (1009), without waiting for a final
-    /// fragment that a hostile client would never send.
+    /// fragment that a hostile client would never send. A frame whose header declares more than
+    /// the limit is refused at its first bytes, not after the rest was awaited.
     func webSocketReceive(_ socket: Socket, bytes: UnsafeRawBufferPointer) -> Int32 {
         guard !socket.oversized else { return 0 }
         if socket.message.isEmpty { socket.messageIsBinary = lws_frame_is_binary(socket.wsi) != 0 }
-        guard socket.message.count + bytes.count <= configuration.maxWebSocketMessageBytes else {
+        let announced = socket.message.count + bytes.count + Int(clamping: lws_remaining_packet_payload(socket.wsi))
+        guard announced <= configuration.maxWebSocketMessageBytes else {
             socket.oversized = true
             socket.message = []
             close(socket, code: 1009, reason: "message size limit")

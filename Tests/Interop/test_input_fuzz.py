@@ -13,7 +13,7 @@ import random
 import re
 import socket
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 import websockets
@@ -327,3 +327,127 @@ def test_mutated_server_api_calls_get_a_result_or_an_error(fuzzed) -> None:
     print("api outcomes", outcomes)
     fuzzed.ping()
     assert all(outcomes.get(kind, 0) > 20 for kind in ("400", "error", "result")), outcomes
+
+
+# MARK: - WebSocket frames
+
+
+def ws_frame(opcode: int, payload: bytes, *, fin: bool = True, rsv: int = 0, masked: bool = True,
+             declared: int | None = None) -> bytes:
+    """One client frame (RFC 6455 5.2), optionally lying about its length or left unmasked."""
+    length = len(payload) if declared is None else declared
+    head = bytes([(0x80 if fin else 0) | (rsv << 4) | opcode])
+    mask_bit = 0x80 if masked else 0
+    if length < 126:
+        head += bytes([mask_bit | length])
+    elif length < 1 << 16:
+        head += bytes([mask_bit | 126]) + length.to_bytes(2, "big")
+    else:
+        head += bytes([mask_bit | 127]) + length.to_bytes(8, "big")
+    if not masked:
+        return head + payload
+    key = bytes([0x12, 0x34, 0x56, 0x78])
+    return head + key + bytes(byte ^ key[index % 4] for index, byte in enumerate(payload))
+
+
+def broken_frames(rng: random.Random) -> list[tuple[str, bytes]]:
+    command = json.dumps({"id": 2, "presence_stats": {"channel": "news"}}).encode()
+    choices: list[tuple[str, Callable[[], bytes]]] = [
+        ("reserved opcode", lambda: ws_frame(rng.choice([3, 4, 5, 6, 7, 11, 12, 13, 14, 15]), command)),
+        ("rsv bits", lambda: ws_frame(1, command, rsv=rng.randint(1, 7))),
+        ("unmasked", lambda: ws_frame(1, command, masked=False)),
+        ("length over the limit", lambda: ws_frame(1, b"{}", declared=rng.choice([1 << 20, 1 << 40, (1 << 63) - 1]))),
+        ("long control frame", lambda: ws_frame(9, b"p" * rng.randint(126, 300))),
+        ("fragmented control frame", lambda: ws_frame(9, b"ping", fin=False)),
+        ("continuation first", lambda: ws_frame(0, command)),
+        ("text not UTF-8", lambda: ws_frame(1, b'{"id":2,"presence_stats":{"channel":"\xc3\x28"}}')),
+        ("close with a bad code", lambda: ws_frame(8, rng.choice([999, 1004, 1005, 1006, 2999, 5000]).to_bytes(2, "big"))),
+        ("close with one byte", lambda: ws_frame(8, b"\x03")),
+        ("binary JSON", lambda: ws_frame(2, command)),
+        ("text then new text mid-message", lambda: ws_frame(1, command[:5], fin=False) + ws_frame(1, command[5:])),
+        ("mangled bytes", lambda: mangle(ws_frame(1, command), rng)),
+        ("cut frame", lambda: ws_frame(1, command)[: rng.randint(1, 8)]),
+    ]
+    return [(name, make()) for name, make in (rng.choice(choices) for _ in range(150))]
+
+
+def websocket(port: int) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=3)
+    sock.sendall(b"GET /connection/websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                 b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(4096)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    sock.sendall(ws_frame(1, json.dumps({"id": 1, "connect": {"name": "frames"}}).encode()))
+    return sock
+
+
+def read_server_frames(sock: socket.socket, until: bytes | None = None) -> tuple[list[tuple[int, bytes]], bool]:
+    """Server frames until it closes the connection, sends `until`, or stays quiet for 0.5 s (on
+    loopback its answers take a millisecond); (frames, closed)."""
+    sock.settimeout(0.5)
+    data = b""
+    closed = False
+    try:
+        while chunk := sock.recv(65536):
+            data += chunk
+            # Answered, or a close frame (0x88 never occurs in the protocol's ASCII JSON).
+            if (until is not None and until in data) or b"\x88" in data:
+                break
+        else:
+            closed = True
+    except socket.timeout:
+        pass
+    except OSError:
+        closed = True
+    frames = []
+    while len(data) >= 2:
+        length = data[1] & 0x7F
+        offset = 2
+        if length == 126:
+            length, offset = int.from_bytes(data[2:4], "big"), 4
+        elif length == 127:
+            length, offset = int.from_bytes(data[2:10], "big"), 10
+        frames.append((data[0] & 0x0F, data[offset:offset + length]))
+        data = data[offset + length:]
+    return frames, closed
+
+
+def test_broken_websocket_frames_end_in_a_close_and_nothing_else(fuzzed) -> None:
+    rng = random.Random(SEED + 4)
+    outcomes: dict[str, int] = {}
+    for index, (name, frame) in enumerate(broken_frames(rng)):
+        what = f"case {index} ({name}): {frame[:80]!r}"
+        sock = websocket(fuzzed.port)
+        try:
+            # After the broken frame a probe: its answer means the connection still serves.
+            sock.sendall(frame + ws_frame(1, json.dumps({"id": 3, "presence_stats": {"channel": "probe"}}).encode()))
+            frames, closed = read_server_frames(sock, until=b'"id":3')
+        finally:
+            sock.close()
+        closes = [payload for opcode, payload in frames if opcode == 8]
+        for payload in closes:
+            # lws answers a close without a code (or with a one-byte payload) with an empty one,
+            # and any other close with the client's own code.
+            code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else 1005
+            echoed = name == "close with a bad code" and frame[6:8] == bytes(b ^ k for b, k in zip(payload[:2], b"\x12\x34"))
+            assert echoed or code in (1000, 1002, 1003, 1005, 1007, 1008, 1009, 1011) or 3000 <= code < 5000, (code, what)
+        if name == "length over the limit":
+            assert [payload[:2] for payload in closes] == [(1009).to_bytes(2, "big")], what
+        texts = [payload for opcode, payload in frames if opcode == 1]
+        for text in texts:
+            for line in text.split(b"\n"):
+                json.loads(line)  # everything the server wrote is protocol JSON
+        served = any(b'"id":3' in payload for opcode, payload in frames if opcode == 1)
+        outcome = "close frame" if closes else "closed" if closed else "served" if served else "silent"
+        outcomes[f"{name}: {outcome}"] = outcomes.get(f"{name}: {outcome}", 0) + 1
+    print("frame outcomes", json.dumps(outcomes, indent=1))
+    fuzzed.ping()
+    sock = websocket(fuzzed.port)
+    frames, _ = read_server_frames(sock)
+    sock.close()
+    assert any(opcode == 1 and b'"connect"' in payload for opcode, payload in frames), "a new connection is still served"
+    assert sum(v for k, v in outcomes.items() if k.endswith("close frame")) > 60, outcomes
+    # A frame announcing more than max_message_bytes is refused at its first bytes (1009).
+    assert not any(k.startswith("length over the limit") and not k.endswith("close frame") for k in outcomes), outcomes
