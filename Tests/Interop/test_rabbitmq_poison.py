@@ -4,14 +4,16 @@ address that is known gets an `error` event; nothing crashes, nothing loops."""
 from __future__ import annotations
 
 import json
+import random
 import time
 import uuid
 
 import pika
 import pytest
 
-from broker import Broker, dead_letters, publish, read_stream
+from broker import TERMINAL_TYPES, Broker, dead_letters, messages, publish, read_stream
 from conftest import amqp_config, unique_uid, wait_broker_up, wait_until
+from mutations import cases
 
 MESSAGES = [{"role": "user", "content": "hello"}]
 
@@ -165,4 +167,49 @@ def test_control_messages_that_make_no_sense_are_ignored(broker: Broker, poison_
     publish(connection, {"uid": uid, "messages": MESSAGES}, queue=poison_bridge.queue)
     connection.close()
     assert read_stream(broker, f"response_{uid}")[-1].type == "done"
+    poison_bridge.ping()
+
+
+def test_seeded_mutations_of_prompts_are_each_answered_or_dead_lettered(broker: Broker, poison_bridge):
+    """200 mutated prompts, each with this test's reply queue and its index as correlation id:
+    every one ends as a whole answer there (seq 1..n, one terminal event) or in the dead-letter
+    queue, byte for byte; the prompt queue drains and the bridge keeps serving."""
+    rng = random.Random(20261201)
+    valid = [
+        {"uid": "fuzz-a", "messages": MESSAGES},
+        {"messages": MESSAGES, "username": "ann", "model": "m", "temperature": 0.5, "max_tokens": 5},
+        {"key": "fuzz-b", "message": "hello"},
+    ]
+    bodies = cases(valid, 200, rng)
+    connection = broker.connect()
+    channel = connection.channel()
+    reply = channel.queue_declare(queue=f"fuzz-replies-{uuid.uuid4().hex[:8]}", durable=True).method.queue
+    channel.confirm_delivery()
+    for index, body in enumerate(bodies):
+        channel.basic_publish("", poison_bridge.queue, body, pika.BasicProperties(reply_to=reply, correlation_id=str(index)))
+    connection.close()
+    wait_until(lambda: broker.queue_counts(poison_bridge.queue) == (0, 0), 60, "every prompt to be acked")
+    answers: dict[str, list] = {}
+    for message in messages(broker, reply, timeout=60, idle=1.0):
+        answers.setdefault(message.properties.correlation_id, []).append(message)
+    letters = {m.properties.correlation_id: m for m in dead_letters(broker, f"{poison_bridge.queue}.dead", idle=1.0)}
+    for index, body in enumerate(bodies):
+        key = str(index)
+        what = f"prompt {index}: {body[:200]!r}"
+        if key in letters:
+            assert letters[key].body == body, what
+        answer = answers.get(key, [])
+        if not answer:
+            assert key in letters, f"neither answered nor dead-lettered: {what}"
+            continue
+        types = [m.type for m in answer]
+        seqs = [m.event["seq"] for m in answer]
+        assert sum(t in TERMINAL_TYPES for t in types) == 1 and types[-1] in TERMINAL_TYPES, (types, what)
+        if types[0] == "start":
+            assert seqs == list(range(1, len(seqs) + 1)), (seqs, what)
+        else:
+            assert types == ["error"] and key in letters, (types, what)
+    answered = sum(1 for key in answers if any(m.type == "done" for m in answers[key]))
+    print(f"answered {answered}, dead-lettered {len(letters)}, of {len(bodies)}")
+    assert answered >= 10 and len(letters) > 50
     poison_bridge.ping()
