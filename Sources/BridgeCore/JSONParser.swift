@@ -261,7 +261,9 @@ public struct JSONParser {
         }
         let text = String(decoding: UnsafeRawBufferPointer(rebasing: buffer[start..<index]), as: UTF8.self)
         if isInteger, let integer = Int64(text) { return .integer(integer) }
-        guard let double = Double(text) else { throw Failure(offset: start, reason: "number out of range") }
+        // Past Double's range Swift reads infinity, which JSON cannot carry on: a 1e999 passed
+        // through to the model server would have become null.
+        guard let double = Double(text), double.isFinite else { throw Failure(offset: start, reason: "number out of range") }
         return .number(double)
     }
 

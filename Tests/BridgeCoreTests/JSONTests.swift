@@ -15,7 +15,7 @@ struct JSONTests {
 
     @Test(arguments: [
         "", "{", "[1,]", "{\"a\":}", "{\"a\" 1}", "01", "1.", "-", "\"abc", "tru", "{\"a\":1}x", "\"\\x\"",
-        "\"\u{01}\"", "\"\\ud800\"", "[1 2]", "{'a':1}",
+        "\"\u{01}\"", "\"\\ud800\"", "[1 2]", "{'a':1}", "1e999", "[-2.5E400]",
     ])
     func rejectsMalformed(_ text: String) {
         #expect(throws: JSONParser.Failure.self) { try JSONParser.parse(text) }

@@ -47,6 +47,8 @@ BAD_BODIES = {
     "uid-129-chars": json.dumps({**chat_body(), "uid": "u" * 129}),
     "username-number": json.dumps({**chat_body(), "username": 7}),
     "stream-options-string": json.dumps({**chat_body(), "stream": True, "stream_options": "usage"}),
+    # Valid JSON grammar, but past any double: refused rather than passed on as null.
+    "temperature-1e999": json.dumps(chat_body())[:-1] + ', "temperature": 1e999}',
 }
 
 
