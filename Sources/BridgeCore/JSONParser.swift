@@ -47,18 +47,18 @@ public struct JSONParser {
         return value
     }
 
-    private let buffer: UnsafeRawBufferPointer
-    private var index = 0
+    let buffer: UnsafeRawBufferPointer
+    var index = 0
 
-    private init(buffer: UnsafeRawBufferPointer) {
+    init(buffer: UnsafeRawBufferPointer) {
         self.buffer = buffer
     }
 
-    private func failure(_ reason: String) -> Failure { Failure(offset: index, reason: reason) }
+    func failure(_ reason: String) -> Failure { Failure(offset: index, reason: reason) }
 
-    private var current: UInt8? { index < buffer.count ? buffer[index] : nil }
+    var current: UInt8? { index < buffer.count ? buffer[index] : nil }
 
-    private mutating func skipWhitespace() {
+    mutating func skipWhitespace() {
         while index < buffer.count {
             switch buffer[index] {
             case 0x20, 0x0A, 0x0D, 0x09: index += 1
@@ -82,7 +82,7 @@ public struct JSONParser {
         }
     }
 
-    private mutating func expectLiteral(_ literal: StaticString) throws(Failure) {
+    mutating func expectLiteral(_ literal: StaticString) throws(Failure) {
         let count = literal.utf8CodeUnitCount
         guard index + count <= buffer.count else { throw failure("unexpected end of input") }
         let base = literal.utf8Start
@@ -187,17 +187,27 @@ public struct JSONParser {
     }
 
     private mutating func appendEscape(to bytes: inout [UInt8]) throws(Failure) {
+        let scalar = try readEscape()
+        if scalar.isASCII {
+            bytes.append(UInt8(scalar.value))
+        } else {
+            bytes.append(contentsOf: Array(String(Character(scalar)).utf8))
+        }
+    }
+
+    /// The character an escape (after its backslash) stands for, surrogate pairs joined.
+    mutating func readEscape() throws(Failure) -> Unicode.Scalar {
         guard let escape = current else { throw failure("unterminated escape") }
         index += 1
         switch escape {
-        case UInt8(ascii: "\""): bytes.append(0x22)
-        case UInt8(ascii: "\\"): bytes.append(0x5C)
-        case UInt8(ascii: "/"): bytes.append(0x2F)
-        case UInt8(ascii: "b"): bytes.append(0x08)
-        case UInt8(ascii: "f"): bytes.append(0x0C)
-        case UInt8(ascii: "n"): bytes.append(0x0A)
-        case UInt8(ascii: "r"): bytes.append(0x0D)
-        case UInt8(ascii: "t"): bytes.append(0x09)
+        case UInt8(ascii: "\""): return "\""
+        case UInt8(ascii: "\\"): return "\\"
+        case UInt8(ascii: "/"): return "/"
+        case UInt8(ascii: "b"): return "\u{08}"
+        case UInt8(ascii: "f"): return "\u{0C}"
+        case UInt8(ascii: "n"): return "\n"
+        case UInt8(ascii: "r"): return "\r"
+        case UInt8(ascii: "t"): return "\t"
         case UInt8(ascii: "u"):
             var scalar = try parseHex4()
             if (0xD800..<0xDC00).contains(scalar) {
@@ -212,7 +222,7 @@ public struct JSONParser {
                 throw failure("unpaired surrogate")
             }
             guard let unicode = Unicode.Scalar(scalar) else { throw failure("invalid code point") }
-            bytes.append(contentsOf: Array(String(Character(unicode)).utf8))
+            return unicode
         default:
             throw failure("invalid escape")
         }
@@ -236,7 +246,18 @@ public struct JSONParser {
         return value
     }
 
-    private mutating func parseNumber() throws(Failure) -> JSONValue {
+    mutating func parseNumber() throws(Failure) -> JSONValue {
+        let (start, isInteger) = try scanNumber()
+        let text = String(decoding: UnsafeRawBufferPointer(rebasing: buffer[start..<index]), as: UTF8.self)
+        if isInteger, let integer = Int64(text) { return .integer(integer) }
+        // Past Double's range Swift reads infinity, which JSON cannot carry on: a 1e999 passed
+        // through to the model server would have become null.
+        guard let double = Double(text), double.isFinite else { throw Failure(offset: start, reason: "number out of range") }
+        return .number(double)
+    }
+
+    /// Steps over a number's grammar; where it started, and whether it is a plain integer.
+    mutating func scanNumber() throws(Failure) -> (start: Int, isInteger: Bool) {
         let start = index
         var isInteger = true
         if current == UInt8(ascii: "-") { index += 1 }
@@ -259,12 +280,7 @@ public struct JSONParser {
             if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { index += 1 }
             guard skipDigits() > 0 else { throw failure("expected a digit in the exponent") }
         }
-        let text = String(decoding: UnsafeRawBufferPointer(rebasing: buffer[start..<index]), as: UTF8.self)
-        if isInteger, let integer = Int64(text) { return .integer(integer) }
-        // Past Double's range Swift reads infinity, which JSON cannot carry on: a 1e999 passed
-        // through to the model server would have become null.
-        guard let double = Double(text), double.isFinite else { throw Failure(offset: start, reason: "number out of range") }
-        return .number(double)
+        return (start, isInteger)
     }
 
     @discardableResult

@@ -24,6 +24,7 @@ struct ContentChunkScanner {
 
     /// The chunk's parts, or nil when the full decoder must handle it.
     ///
+    /// - Parameter bytes: a String's UTF-8 (so valid UTF-8).
     /// - Parameter known: the stream's id, model and fingerprint so far. They repeat on every
     ///   chunk; when the bytes are the same they are not made into Strings again (the result then
     ///   carries the known value, which is what decoding them would give).
@@ -44,6 +45,8 @@ struct ContentChunkScanner {
         let complete = members { scanner, key in
             switch key {
             case "choices":
+                // A repeated key counts once, with its last value, in the parser: leave that to it.
+                guard !sawChoices else { return false }
                 sawChoices = true
                 return scanner.choices(into: &chunk)
             case "id":
@@ -79,13 +82,16 @@ struct ContentChunkScanner {
     }
 
     private mutating func choice(into chunk: inout Chunk) -> Bool {
-        members { scanner, key in
+        var sawDelta = false
+        return members { scanner, key in
             switch key {
             case "index":
                 if scanner.consumeZero() { return true }
                 guard case .integer(0)? = scanner.value() else { return false }
                 return true
             case "delta":
+                guard !sawDelta else { return false }
+                sawDelta = true
                 return scanner.delta(into: &chunk)
             case "finish_reason":
                 return scanner.optionalString(into: &chunk.finishReason)
@@ -121,10 +127,14 @@ struct ContentChunkScanner {
         while true {
             guard let key = rawKey() else { return false }
             skipWhitespace()
-            guard consume(UInt8(ascii: ":")), member(&self, key) else { return false }
+            guard consume(UInt8(ascii: ":")) else { return false }
+            // Every reader starts at the value itself, and every key at its quote: the
+            // `{"a": 1, "b": 2}` of Python's json.dumps takes the fast path as compact JSON does.
             skipWhitespace()
-            if consume(UInt8(ascii: ",")) { continue }
-            return consume(UInt8(ascii: "}"))
+            guard member(&self, key) else { return false }
+            skipWhitespace()
+            guard consume(UInt8(ascii: ",")) else { return consume(UInt8(ascii: "}")) }
+            skipWhitespace()
         }
     }
 
@@ -181,7 +191,7 @@ struct ContentChunkScanner {
     }
 
     /// A string without escapes, stepped over and returned as its bytes; nil (nothing consumed)
-    /// for anything else.
+    /// for anything else. The bytes are a String's, so their UTF-8 is valid already.
     private mutating func plainString() -> UnsafeRawBufferPointer? {
         guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
         var end = index + 1
@@ -210,31 +220,10 @@ struct ContentChunkScanner {
         value() == .null
     }
 
-    /// Skips a value without building it: strings, numbers and literals are stepped over; nested
-    /// containers are counted through.
+    /// Steps over a value the bridge does not read, checked as strictly as the full parser
+    /// checks it (so a chunk the parser refuses is never taken here) but never built.
     private mutating func skipValue() -> Bool {
-        skipWhitespace()
-        var depth = 0
-        repeat {
-            guard index < bytes.count else { return false }
-            switch bytes[index] {
-            case UInt8(ascii: "\""):
-                guard skipString() else { return false }
-                continue
-            case UInt8(ascii: "{"), UInt8(ascii: "["):
-                depth += 1
-            case UInt8(ascii: "}"), UInt8(ascii: "]"):
-                guard depth > 0 else { return false }
-                depth -= 1
-            case UInt8(ascii: ","), UInt8(ascii: ":"), 0x20, 0x0A, 0x0D, 0x09:
-                // At depth 0 this is where a value should have started.
-                guard depth > 0 else { return false }
-            default:
-                break
-            }
-            index += 1
-        } while depth > 0 || (index < bytes.count && !Self.endsScalar(bytes[index]))
-        return true
+        (try? JSONParser.skipValue(in: bytes, at: &index)) != nil
     }
 
     private static func endsScalar(_ byte: UInt8) -> Bool {
@@ -242,20 +231,6 @@ struct ContentChunkScanner {
         case UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]"), 0x20, 0x0A, 0x0D, 0x09: return true
         default: return false
         }
-    }
-
-    /// Steps over a string; values the bridge does not read are checked only this far.
-    private mutating func skipString() -> Bool {
-        index += 1
-        while index < bytes.count {
-            switch bytes[index] {
-            case UInt8(ascii: "\\"): index += 2
-            case UInt8(ascii: "\""): index += 1; return true
-            case 0..<0x20: return false
-            default: index += 1
-            }
-        }
-        return false
     }
 
     private mutating func skipWhitespace() {

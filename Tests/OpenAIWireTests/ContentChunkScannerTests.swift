@@ -52,6 +52,10 @@ struct ContentChunkScannerTests {
         let spaced = try #require(scan(#"{"object":null,"choices":[{"index": 0 ,"delta":{"content":"s"}}]}"#))
         #expect(spaced.content == "s")
         #expect(finish.finishReason == "stop")
+        // Python's json.dumps puts a space after every ':' and ','.
+        let python = try #require(
+            scan(#"{"id": "x", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"content": "p"}, "logprobs": null, "finish_reason": null}]}"#))
+        #expect(python.content == "p" && python.id == "x")
     }
 
     @Test(arguments: [
@@ -71,6 +75,14 @@ struct ContentChunkScannerTests {
         #"{"choices":[{"index":0.5,"delta":{"content":"a"}}]}"#,
         #"{"choices":[{"index":01,"delta":{"content":"a"}}]}"#,
         #"{"choices":[{"index":0e1,"delta":{"content":"a"}}]}"#,
+        // Invalid JSON in a member the fast path only steps over: the parser refuses it.
+        #"{"choices":[{"index":0,"delta":{"content":"a"},"logprobs":nul}]}"#,
+        #"{"provider":"\x","choices":[{"index":0,"delta":{"content":"a"}}]}"#,
+        #"{"created":1e999,"choices":[{"index":0,"delta":{"content":"a"}}]}"#,
+        #"{"extra":[1,,2],"choices":[{"index":0,"delta":{"content":"a"}}]}"#,
+        // A repeated key counts with its last value: the parser's call.
+        #"{"choices":[{"index":0,"delta":{"content":"a"}}],"choices":[]}"#,
+        #"{"choices":[{"index":0,"delta":{"content":"a"},"delta":{"reasoning":"b"}}]}"#,
     ])
     func leavesEverythingElseToTheFullDecoder(_ text: String) {
         #expect(scan(text) == nil)
