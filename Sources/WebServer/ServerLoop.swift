@@ -164,7 +164,7 @@ final class ServerLoop: @unchecked Sendable {
         case .write(let id, let bytes):
             // Writes may come before the head (a producer started before `startStream` was posted):
             // they wait in `pending`; a whole `respond` replaces them.
-            guard let exchange = exchanges[id], exchange.isStreaming, !exchange.finishRequested else { return }
+            guard let exchange = exchanges[id], exchange.isStreaming, !exchange.finishRequested, !exchange.abandoned else { return }
             exchange.pending.append(contentsOf: bytes)
             if exchange.pending.count > configuration.maxPendingBytes {
                 abandon(exchange)
@@ -201,7 +201,9 @@ final class ServerLoop: @unchecked Sendable {
             metadata: ["http.path": "\(exchange.path)", "queued.bytes": "\(exchange.pending.count)"])
         exchange.pending.removeAll()
         exchange.abandoned = true
-        lws_callback_on_writable(exchange.wsi)
+        // Not through the writeable callback: a client that stopped reading has a full socket,
+        // which never becomes writeable, so the close would wait as long as the client does.
+        lws_set_timeout(exchange.wsi, PENDING_TIMEOUT_HTTP_CONTENT, LWS_TO_KILL_ASYNC)
     }
 
     func armTimer(_ exchange: Exchange, after interval: Duration) {
