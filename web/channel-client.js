@@ -176,18 +176,27 @@ export class ChannelClient extends Emitter {
     return true;
   }
 
-  /** Sends commands (in one frame) and resolves each with its reply. */
-  _callAll(bodies) {
+  /**
+   * Sends commands in one frame. Each reply settles its promise or, when a handler is given for
+   * it, goes to that handler at once: a subscribe reply must be applied before the pushes that
+   * follow it in the same frame, and a promise's continuation would only run after them.
+   */
+  _callAll(bodies, handlers = []) {
     if (bodies.length === 0) return [];
-    const calls = bodies.map((body) => {
+    const calls = bodies.map((body, index) => {
       const id = this._nextId++;
       const command = { id, ...body };
+      const handler = handlers[index];
+      const expire = (settle) => setTimeout(() => {
+        this._pending.delete(id);
+        settle(Object.assign(new Error("timeout"), { code: "timeout" }));
+      }, this.options.timeout);
+      if (handler) {
+        this._pending.set(id, { handler, timer: expire((error) => handler(null, error)) });
+        return { command, promise: undefined };
+      }
       const promise = new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          this._pending.delete(id);
-          reject(Object.assign(new Error("timeout"), { code: "timeout" }));
-        }, this.options.timeout);
-        this._pending.set(id, { resolve, reject, timer });
+        this._pending.set(id, { resolve, reject, timer: expire(reject) });
       });
       return { command, promise };
     });
@@ -204,7 +213,9 @@ export class ChannelClient extends Emitter {
     if (!pending) return;
     this._pending.delete(id);
     clearTimeout(pending.timer);
-    if (error) pending.reject(Object.assign(new Error(error.message ?? "error"), error));
+    const failure = error ? Object.assign(new Error(error.message ?? "error"), error) : null;
+    if (pending.handler) pending.handler(failure ? null : reply, failure);
+    else if (failure) pending.reject(failure);
     else pending.resolve(reply);
   }
 
@@ -270,8 +281,8 @@ export class ChannelClient extends Emitter {
     // for a token of their own.
     const waiting = [...this.subscriptions.values()].filter((sub) => sub.state === "subscribing");
     const ready = waiting.filter((sub) => !sub._token.needsFetch);
-    const replies = this._callAll(ready.map((sub) => ({ subscribe: sub._subscribeRequest() })));
-    ready.forEach((sub, index) => sub._awaitSubscribe(replies[index]));
+    const calls = ready.map((sub) => sub._subscribeCall());
+    this._callAll(calls.map((call) => ({ subscribe: call.request })), calls.map((call) => call.onReply));
     for (const sub of waiting) if (sub._token.needsFetch) sub._sendSubscribe();
   }
 

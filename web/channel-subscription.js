@@ -97,7 +97,15 @@ export class Subscription extends Emitter {
 
   _sendSubscribe() {
     if (this._token.needsFetch) { this._subscribeWithNewToken(); return; }
-    this._awaitSubscribe(this.client._call({ subscribe: this._subscribeRequest() }));
+    const call = this._subscribeCall();
+    this.client._callAll([{ subscribe: call.request }], [call.onReply]);
+  }
+
+  /** A subscribe command, and what handles its reply (at once, before the pushes after it). */
+  _subscribeCall() {
+    const request = this._subscribeRequest();
+    const requested = this._requested;
+    return { request, onReply: (reply, error) => this._onSubscribeReply(requested, reply, error) };
   }
 
   async _subscribeWithNewToken() {
@@ -132,12 +140,8 @@ export class Subscription extends Emitter {
     this._emit("error", error);
   }
 
-  async _awaitSubscribe(promise) {
-    const requested = this._requested;
-    let reply;
-    try {
-      reply = await promise;
-    } catch (error) {
+  _onSubscribeReply(requested, reply, error) {
+    if (error) {
       if (this.state !== "subscribing") return;
       if (error.code === "closed") return; // resubscribed after the reconnect
       if (error.code === "timeout") { this.client._reconnect(CONNECTING_SUBSCRIBE_TIMEOUT); return; }

@@ -10,6 +10,7 @@ duplicate/gap/recovery counters). Screenshots go to artifacts/web-*.png.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import threading
@@ -17,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+import websockets
 from selenium.webdriver.common.by import By
 
 from browser import Page, assert_exactly_once, assert_shows, finished_result, headless_page, paced, result_of, stats
@@ -409,3 +411,79 @@ def test_both_pages_load_under_100_kb_from_the_bridge_alone(start_bridge, page: 
         total += sum(entry["size"] for entry in loaded)
     assert total < PAGE_BUDGET, f"the two pages weigh {total} bytes together"
     page.assert_console_clean()
+
+
+# MARK: - The protocol client against a scripted server
+
+
+class FramingServer:
+    """A Centrifugo-protocol WebSocket server that answers a subscribe and pushes the next
+    publication in the same frame (as a server batching replies and pushes does), then one more
+    in a frame of its own."""
+
+    def __init__(self) -> None:
+        self.port = 0
+        self.ready = threading.Event()
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self._run, name="framing-server", daemon=True)
+
+    async def _serve(self, socket) -> None:
+        async for text in socket:
+            for line in text.split("\n"):
+                command = json.loads(line)
+                if "connect" in command:
+                    await socket.send(json.dumps({"id": command["id"], "connect": {"client": "c1", "version": "test"}}))
+                elif "subscribe" in command:
+                    channel = command["subscribe"]["channel"]
+                    reply = {"id": command["id"], "subscribe": {
+                        "recoverable": True, "positioned": True, "epoch": "E", "offset": 0, "recovered": True,
+                        "was_recovering": True, "publications": [{"data": {"n": 1}, "offset": 1}]}}
+                    live = {"push": {"channel": channel, "pub": {"data": {"n": 2}, "offset": 2}}}
+                    await socket.send(json.dumps(reply) + "\n" + json.dumps(live))
+                    await socket.send(json.dumps({"push": {"channel": channel, "pub": {"data": {"n": 3}, "offset": 3}}}))
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.stopping = self.loop.create_future()
+
+        async def main() -> None:
+            async with websockets.serve(self._serve, "127.0.0.1", 0) as server:
+                self.port = server.sockets[0].getsockname()[1]
+                self.ready.set()
+                await self.stopping
+
+        self.loop.run_until_complete(main())
+        self.loop.close()
+
+    def __enter__(self) -> "FramingServer":
+        self.thread.start()
+        assert self.ready.wait(10), "the scripted server did not start"
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.loop.call_soon_threadsafe(self.stopping.set_result, None)
+        self.thread.join(10)
+
+
+def test_a_publication_in_the_same_frame_as_the_subscribe_reply_is_delivered(start_bridge, page: Page) -> None:
+    """The reply is applied before the frame's next line: the live publication after it is
+    neither dropped (as while still subscribing) nor later taken for a gap."""
+    bridge = start_bridge(paced(5, 0))
+    page.open(bridge)
+    page.wait(lambda: page.js("return document.readyState === 'complete'"), "the page to load")
+    with FramingServer() as server:
+        page.js(f"""
+            window.__framing = {{seen: [], sub: null}};
+            import('/channel-client.js').then(({{ChannelClient}}) => {{
+              const client = new ChannelClient('ws://127.0.0.1:{server.port}/');
+              const sub = client.newSubscription('news', {{since: {{offset: 0, epoch: ''}}}});
+              sub.on('publication', ({{data, offset}}) => window.__framing.seen.push([offset, data.n]));
+              window.__framing.sub = sub;
+              sub.subscribe();
+              client.connect();
+            }});""")
+        seen = page.wait(lambda: (lambda s: s if len(s) >= 3 else None)(page.js("return window.__framing.seen")),
+                         "three publications")
+        stats_ = page.js("return window.__framing.sub.stats")
+    assert seen == [[1, 1], [2, 2], [3, 3]], seen
+    assert stats_["gaps"] == 0 and stats_["duplicates"] == 0 and stats_["subscribes"] == 1, stats_
