@@ -153,7 +153,7 @@ export class ChannelClient extends Emitter {
       token = await this._token.fetch({});
     } catch (error) {
       if (this.state !== "connecting" || this._socket) return;
-      if (error.code === "unauthorized") { this._connectionLost(DISCONNECTED_UNAUTHORIZED, false); return; }
+      if (error?.code === "unauthorized") { this._connectionLost(DISCONNECTED_UNAUTHORIZED, false); return; }
       this._connectionLost({ code: 1, reason: `getToken failed: ${error?.message ?? error}` }, true);
       return;
     }
@@ -222,7 +222,10 @@ export class ChannelClient extends Emitter {
   _onFrame(text) {
     this._armPingWatchdog();
     if (typeof text !== "string") return;
+    const socket = this._socket;
     for (const line of text.split("\n")) {
+      // A handler or listener closed this socket: the rest of its frame is not for us.
+      if (this._socket !== socket) return;
       if (!line.trim()) continue;
       let reply;
       try { reply = JSON.parse(line); } catch { continue; }

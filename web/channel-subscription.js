@@ -72,6 +72,7 @@ export class Subscription extends Emitter {
   /** Subscribes again, recovering from `position` (or the current one). */
   resubscribe(position = this.position) {
     this.position = position ? { ...position } : null;
+    this._token.cancel(); // the subscribe reply schedules the next renewal
     if (this.state === "unsubscribed") { this.subscribe(); return; }
     const wasSubscribed = this.state === "subscribed";
     this._setState("subscribing");
@@ -114,7 +115,7 @@ export class Subscription extends Emitter {
       token = await this._token.fetch({ channel: this.channel });
     } catch (error) {
       if (this.state !== "subscribing") return;
-      if (error.code === "unauthorized") this._giveUp(error);
+      if (error?.code === "unauthorized") this._giveUp(error);
       else this._retrySubscribe();
       return;
     }

@@ -41,7 +41,13 @@ export class ChannelToken {
    */
   async fetch(ctx) {
     const fetch = ++this._fetches;
-    const token = await this.getToken(ctx);
+    let token;
+    try {
+      token = await this.getToken(ctx);
+    } catch (error) {
+      if (fetch !== this._fetches) return null; // a newer fetch (or a cancel) decides
+      throw error ?? new Error("getToken failed");
+    }
     if (fetch !== this._fetches) return null;
     if (typeof token !== "string" || token === "") throw new UnauthorizedError("getToken gave no token");
     this.token = token;
@@ -83,6 +89,9 @@ export class ChannelToken {
   }
 
   async _renew(renewal) {
+    // A timer that outlived its connection or subscription asks for nothing: a fetch here would
+    // make the fetch of a resubscribe under way count for nothing.
+    if (!renewal.current()) return;
     const again = () => this.schedule(renewal.retryDelay(this._attempt++), () => this._renew(renewal));
     let token;
     try {

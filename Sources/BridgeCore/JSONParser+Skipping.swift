@@ -3,11 +3,14 @@ extension JSONParser {
     /// `index` past it, checking it exactly as strictly as `parse` does but building no strings,
     /// arrays or objects: for scanners that read a few members of a document and must still
     /// refuse whatever the parser refuses.
-    public static func skipValue(in buffer: UnsafeRawBufferPointer, at index: inout Int) throws(Failure) {
+    ///
+    /// - Parameter depth: how deep in its document the value stands (the root is 0, a member of
+    ///   the root 1), so the nesting limit counts from the document's root as `parse`'s does.
+    public static func skipValue(in buffer: UnsafeRawBufferPointer, at index: inout Int, depth: Int = 0) throws(Failure) {
         var parser = JSONParser(buffer: buffer)
         parser.index = index
         parser.skipWhitespace()
-        try parser.skipValue(depth: 0)
+        try parser.skipValue(depth: depth)
         index = parser.index
     }
 

@@ -63,7 +63,7 @@ struct ContentChunkScanner {
                 guard let object = scanner.plainString() else { return scanner.isNull() }
                 return !("error" ~= Key(bytes: object))
             default:
-                return scanner.skipValue()
+                return scanner.skipValue(depth: 1)
             }
         }
         skipWhitespace()
@@ -96,7 +96,7 @@ struct ContentChunkScanner {
             case "finish_reason":
                 return scanner.optionalString(into: &chunk.finishReason)
             case "logprobs":
-                return scanner.skipValue()
+                return scanner.skipValue(depth: 3)
             default:
                 return false
             }
@@ -109,7 +109,7 @@ struct ContentChunkScanner {
             case "content": return scanner.optionalString(into: &chunk.content)
             case "reasoning_content": return scanner.optionalString(into: &chunk.reasoningContent)
             case "reasoning": return scanner.optionalString(into: &chunk.reasoning)
-            case "role": return scanner.skipValue()
+            case "role": return scanner.skipValue(depth: 4)
             default: return false
             }
         }
@@ -222,8 +222,10 @@ struct ContentChunkScanner {
 
     /// Steps over a value the bridge does not read, checked as strictly as the full parser
     /// checks it (so a chunk the parser refuses is never taken here) but never built.
-    private mutating func skipValue() -> Bool {
-        (try? JSONParser.skipValue(in: bytes, at: &index)) != nil
+    /// - Parameter depth: the value's depth in the chunk (a top-level member's is 1, a choice
+    ///   member's 3, a delta member's 4), so nesting is limited from the chunk's root, as in the parser.
+    private mutating func skipValue(depth: Int) -> Bool {
+        (try? JSONParser.skipValue(in: bytes, at: &index, depth: depth)) != nil
     }
 
     private static func endsScalar(_ byte: UInt8) -> Bool {

@@ -103,6 +103,16 @@ extension ServerLoop {
                 close: true)
             return 0
         }
+        // libwebsockets 4.1 reads no chunked request body: it would never end, and its bytes would
+        // be read as the next request (whatever the method: a chunked GET behind a proxy would
+        // smuggle one). Said at once (411, as RFC 9110 has it), then closed.
+        if exchange.headers.contains(where: { $0.name == "transfer-encoding" }) {
+            refuse(
+                exchange, status: 411,
+                message: "A request body needs a Content-Length: Transfer-Encoding (chunked bodies) is not supported.",
+                close: true)
+            return 0
+        }
         // A length that is not one whole number leaves nowhere the body ends (RFC 9112 6.3):
         // refused, and the connection closed rather than read on from a guess.
         let lengths = exchange.headers.filter { $0.name == "content-length" }.map(\.value)
@@ -119,15 +129,6 @@ extension ServerLoop {
         }
         guard Self.methodsWithBody.contains(exchange.method) else {
             dispatch(exchange)
-            return 0
-        }
-        // libwebsockets 4.1 reads no chunked request body: it would never end, and its bytes would
-        // be read as the next request. Said at once (411, as RFC 9110 has it), then closed.
-        if exchange.headers.contains(where: { $0.name == "transfer-encoding" }) {
-            refuse(
-                exchange, status: 411,
-                message: "A request body needs a Content-Length: Transfer-Encoding (chunked bodies) is not supported.",
-                close: true)
             return 0
         }
         if let declared, declared > configuration.maxBodyBytes {

@@ -39,8 +39,12 @@ extension ServerLoop {
     func webSocketReceive(_ socket: Socket, bytes: UnsafeRawBufferPointer) -> Int32 {
         guard !socket.oversized else { return 0 }
         if socket.message.isEmpty { socket.messageIsBinary = lws_frame_is_binary(socket.wsi) != 0 }
-        let announced = socket.message.count + bytes.count + Int(clamping: lws_remaining_packet_payload(socket.wsi))
-        guard announced <= configuration.maxWebSocketMessageBytes else {
+        // Compared without adding: a frame may announce up to 2^63-1 bytes, and a sum past Int's
+        // range would trap.
+        let received = socket.message.count + bytes.count
+        let remaining = lws_remaining_packet_payload(socket.wsi)
+        let limit = configuration.maxWebSocketMessageBytes
+        guard received <= limit, remaining <= UInt64(limit - received) else {
             socket.oversized = true
             socket.message = []
             close(socket, code: 1009, reason: "message size limit")

@@ -203,6 +203,11 @@ final class ServerLoop: @unchecked Sendable {
         exchange.abandoned = true
         // Not through the writeable callback: a client that stopped reading has a full socket,
         // which never becomes writeable, so the close would wait as long as the client does.
+        // Shut down first: lws would otherwise hold the close to flush what it still buffers for
+        // this client; now that flush fails at once, and the client gets an end after what the
+        // kernel already holds for it.
+        let fd = lws_get_socket_fd(exchange.wsi)
+        if fd >= 0 { _ = shutdown(fd, Int32(SHUT_RDWR)) }
         lws_set_timeout(exchange.wsi, PENDING_TIMEOUT_HTTP_CONTENT, LWS_TO_KILL_ASYNC)
     }
 

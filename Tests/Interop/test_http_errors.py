@@ -218,6 +218,9 @@ def test_411_chunked_request_body(bridge: Bridge) -> None:
     chunks = b"".join(b"%x\r\n%s\r\n" % (len(piece), piece) for piece in (body[:10], body[10:])) + b"0\r\n\r\n"
     head = f"POST {CHAT} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\nTransfer-Encoding: chunked\r\n\r\n"
     assert raw_http(bridge.port, head.encode() + chunks, timeout=5.0).startswith(b"HTTP/1.1 411"), "Transfer-Encoding wins over Content-Length"
+    # Whatever the method: a chunked GET's chunks would otherwise be read as a second request.
+    smuggled = b"GET /ping HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+    assert raw_http(bridge.port, smuggled, timeout=5.0).startswith(b"HTTP/1.1 411")
     bridge.ping()
 
 

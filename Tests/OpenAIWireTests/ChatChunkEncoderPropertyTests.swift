@@ -44,7 +44,7 @@ struct ChatChunkEncoderPropertyTests {
 
     @Test func anyTextIsFramedAsOneLineAndReadBackExactly() throws {
         var generator = SplitMix64(seed: 0xE4C0DE)
-        for attempt in 0..<1500 {
+        for attempt in 0..<400 {
             let model = Self.text(using: &generator)
             var encoder = ChatChunkEncoder(uid: "u-\(attempt)", includeUsage: true, created: 1)
             var reference = ChatChunkEncoder(uid: "u-\(attempt)", includeUsage: true, created: 1)
@@ -81,7 +81,7 @@ struct ChatChunkEncoderPropertyTests {
 
     @Test func anyTextSurvivesTheEventSchema() throws {
         var generator = SplitMix64(seed: 0x5C4E)
-        for _ in 0..<3000 {
+        for _ in 0..<1000 {
             let text = Self.text(using: &generator)
             let event = StreamEvent(uid: "u", seq: 2, kind: .delta(text: text))
             let bytes = event.jsonBytes()

@@ -78,7 +78,7 @@ struct ContentChunkScannerPropertyTests {
     @Test func whenTheScannerAnswersTheFullParserAgrees() throws {
         var generator = SplitMix64(seed: 0xC4A7)
         var answered = 0
-        for attempt in 0..<6000 {
+        for attempt in 0..<2000 {
             var text = Self.chunk(using: &generator)
             if attempt % 2 == 1 { text = Self.damage(text, using: &generator) }
             guard let fast = text.withUTF8({ ContentChunkScanner.scan(UnsafeRawBufferPointer($0)) }) else { continue }
@@ -92,6 +92,6 @@ struct ContentChunkScannerPropertyTests {
             #expect(fast.id == slow.id && fast.model == slow.model && fast.systemFingerprint == slow.systemFingerprint, "\(text)")
             #expect((tree["choices"]?.arrayValue?.count ?? 0) <= 1, "\(text)")
         }
-        #expect(answered > 1000, "the fast path took too few of the chunks to say much")
+        #expect(answered > 400, "the fast path took too few of the chunks to say much")
     }
 }

@@ -1,3 +1,4 @@
+import BridgeCore
 import Testing
 
 @testable import OpenAIWire
@@ -86,5 +87,22 @@ struct ContentChunkScannerTests {
     ])
     func leavesEverythingElseToTheFullDecoder(_ text: String) {
         #expect(scan(text) == nil)
+    }
+
+    /// Nesting counts from the chunk's root, as in the parser: 255 levels under a member pass
+    /// in both, 256 fail in both (for a top-level, a choice and a delta member).
+    @Test(arguments: [("x", 1), ("logprobs", 3), ("role", 4)])
+    func nestingIsLimitedFromTheRoot(_ member: String, _ depth: Int) throws {
+        func chunk(_ levels: Int) -> String {
+            let nested = String(repeating: "[", count: levels) + String(repeating: "]", count: levels)
+            switch depth {
+            case 1: return #"{"choices":[{"index":0,"delta":{"content":"a"}}],"x":"# + nested + "}"
+            case 3: return #"{"choices":[{"index":0,"delta":{"content":"a"},"logprobs":"# + nested + "}]}"
+            default: return #"{"choices":[{"index":0,"delta":{"content":"a","role":"# + nested + "}}]}"
+            }
+        }
+        let deepest = JSONParser.maximumDepth - depth
+        #expect((try? JSONParser.parse(chunk(deepest))) != nil && scan(chunk(deepest)) != nil, "\(member)")
+        #expect((try? JSONParser.parse(chunk(deepest + 1))) == nil && scan(chunk(deepest + 1)) == nil, "\(member)")
     }
 }
