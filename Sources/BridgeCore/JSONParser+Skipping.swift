@@ -29,11 +29,12 @@ extension JSONParser {
         }
     }
 
-    /// An integer of up to 18 digits is in range by its length alone; anything else is read to
-    /// see whether it stays finite, as the parser would.
+    /// Without an exponent, a number of up to 300 characters is finite by its length alone
+    /// (Double reaches 1.8e308), so the logprobs a chunk may carry are only scanned; anything
+    /// else is read to see whether it stays finite, as the parser would.
     private mutating func skipNumber() throws(Failure) {
-        let (start, isInteger) = try scanNumber()
-        if isInteger, index - start <= 18 { return }
+        let (start, _, hasExponent) = try scanNumber()
+        if !hasExponent, index - start <= 300 { return }
         index = start
         _ = try parseNumber()
     }

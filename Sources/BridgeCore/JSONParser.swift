@@ -247,7 +247,7 @@ public struct JSONParser {
     }
 
     mutating func parseNumber() throws(Failure) -> JSONValue {
-        let (start, isInteger) = try scanNumber()
+        let (start, isInteger, _) = try scanNumber()
         let text = String(decoding: UnsafeRawBufferPointer(rebasing: buffer[start..<index]), as: UTF8.self)
         if isInteger, let integer = Int64(text) { return .integer(integer) }
         // Past Double's range Swift reads infinity, which JSON cannot carry on: a 1e999 passed
@@ -256,10 +256,12 @@ public struct JSONParser {
         return .number(double)
     }
 
-    /// Steps over a number's grammar; where it started, and whether it is a plain integer.
-    mutating func scanNumber() throws(Failure) -> (start: Int, isInteger: Bool) {
+    /// Steps over a number's grammar; where it started, whether it is a plain integer, and
+    /// whether it has an exponent (the only way a short number leaves Double's range).
+    mutating func scanNumber() throws(Failure) -> (start: Int, isInteger: Bool, hasExponent: Bool) {
         let start = index
         var isInteger = true
+        var hasExponent = false
         if current == UInt8(ascii: "-") { index += 1 }
         guard let first = current, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) else {
             throw failure("expected a digit")
@@ -276,11 +278,12 @@ public struct JSONParser {
         }
         if current == UInt8(ascii: "e") || current == UInt8(ascii: "E") {
             isInteger = false
+            hasExponent = true
             index += 1
             if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { index += 1 }
             guard skipDigits() > 0 else { throw failure("expected a digit in the exponent") }
         }
-        return (start, isInteger)
+        return (start, isInteger, hasExponent)
     }
 
     @discardableResult
