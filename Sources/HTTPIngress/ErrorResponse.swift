@@ -32,6 +32,7 @@ enum ErrorResponse {
         case 413: return "request_too_large"
         case 415: return "unsupported_media_type"
         case 431: return "headers_too_large"
+        case 501: return "method_not_supported"
         default: return "error"
         }
     }

@@ -71,6 +71,15 @@ extension ServerLoop {
             return 0
         case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
             return 0
+        case LWS_CALLBACK_RAW_ADOPT:
+            return unparsedAdopted(wsi: wsi)
+        case LWS_CALLBACK_RAW_RX:
+            return unparsedReceived(wsi: wsi, bytes: UnsafeRawBufferPointer(start: input, count: input == nil ? 0 : length))
+        case LWS_CALLBACK_RAW_WRITEABLE:
+            return unparsedWriteable(wsi: wsi)
+        case LWS_CALLBACK_RAW_CLOSE:
+            unparsedClosed(wsi: wsi)
+            return 0
         case LWS_CALLBACK_HTTP_FILE_COMPLETION:
             return lws_http_transaction_completed(wsi) != 0 ? -1 : 0
         case LWS_CALLBACK_CLOSED_HTTP, LWS_CALLBACK_HTTP_DROP_PROTOCOL:

@@ -120,6 +120,9 @@ enum ServerThread {
         if interface == nil || !(loop.configuration.host.contains(":")) {
             info.options |= UInt64(LWS_SERVER_OPTION_DISABLE_IPV6)
         }
+        // A request line lws' parser has no name for comes back to the bridge as a raw socket
+        // (protocol 0, this one) for an answer in the application's error shape.
+        info.options |= UInt64(LWS_SERVER_OPTION_FALLBACK_TO_APPLY_LISTEN_ACCEPT_CONFIG)
         tb_lws_set_log_level(LLL_ERR)
 
         guard let context = lws_create_context(&info) else {

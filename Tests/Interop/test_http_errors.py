@@ -421,8 +421,74 @@ def test_cors_preflight_needs_no_api_key(keyed_bridge: Bridge) -> None:
 # MARK: - The server keeps serving
 
 
+def read_until_closed(port: int, data: bytes, timeout: float = 5.0) -> bytes:
+    """Sends `data` and reads until the server closes; a reset would raise, and fails the test."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(data)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def refusal(data: bytes) -> tuple[int, dict]:
+    """Status and `error` object of a whole close-delimited answer, checked for OpenAI's shape."""
+    head, _, body = data.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    assert status_line.startswith("HTTP/1.1 "), data[:300]
+    headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in header_lines)}
+    assert headers["content-type"] == "application/json" and headers["connection"] == "close", headers
+    assert int(headers["content-length"]) == len(body), data[:300]
+    payload = json.loads(body)
+    assert set(payload) == {"error"} and {"message", "type", "param", "code"} <= set(payload["error"]), payload
+    return int(status_line.split()[1]), payload["error"]
+
+
+@pytest.mark.parametrize("method", ["BREW", "TRACE", "PROPFIND", "M-SEARCH"])
+def test_501_method_the_server_does_not_know(bridge: Bridge, method: str) -> None:
+    """A method libwebsockets' parser has no name for (RFC 9110 9.1: 501, not 405) gets the same
+    error shape as the bridge's own refusals, then the connection closes; the bridge serves on."""
+    status, error = refusal(read_until_closed(bridge.port, f"{method} /v1/models HTTP/1.1\r\nHost: x\r\n\r\n".encode()))
+    assert status == 501 and error["code"] == "method_not_supported", error
+    assert f"Method {method} is not supported" in error["message"] and "POST" in error["message"], error
+    bridge.ping()
+
+
+def test_unknown_method_with_a_body_is_answered_not_reset(bridge: Bridge) -> None:
+    """The answer goes out before the request's body is read: the bridge shuts its side and waits
+    for the client's close instead of closing with unread bytes (which the kernel turns into a
+    reset that can destroy the answer), and the rest of the body is dropped."""
+    body = b"x" * 200_000
+    with socket.create_connection(("127.0.0.1", bridge.port), timeout=5) as sock:
+        sock.sendall(b"BREW /pot HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body))
+        sock.sendall(body)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    status, error = refusal(b"".join(chunks))
+    assert status == 501 and "BREW" in error["message"], error
+    # A keep-alive connection whose second request is refused gets the first answer, then this one.
+    data = read_until_closed(bridge.port, b"GET /ping HTTP/1.1\r\nHost: x\r\n\r\nBREW / HTTP/1.1\r\nHost: x\r\n\r\n")
+    first, _, rest = data.partition(b"pong")
+    assert first.startswith(b"HTTP/1.1 200") and refusal(rest)[0] == 501, data[:600]
+    bridge.ping()
+
+
+@pytest.mark.parametrize(("junk", "words"), [
+    (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(range(32)), "TLS handshake"),
+    (b"\x00\x01\x02garbage\r\n\r\n", "not HTTP"),
+    (b"GET\r\n\r\n", "not HTTP"),
+])
+def test_400_bytes_that_are_not_http(bridge: Bridge, junk: bytes, words: str) -> None:
+    """A TLS client on the plain port, binary junk, a request line without a target: each gets a
+    400 that says what arrived, in the error shape, and the bridge serves on."""
+    status, error = refusal(read_until_closed(bridge.port, junk))
+    assert status == 400 and words in error["message"], error
+    bridge.ping()
+
+
 def test_garbage_on_the_socket_does_not_hurt(bridge: Bridge) -> None:
-    for junk in (b"\x00\x01\x02garbage\r\n\r\n", b"GET\r\n\r\n", b"POST /v1/chat/completions HTTP/9.9\r\n\r\n"):
+    for junk in (b"POST /v1/chat/completions HTTP/9.9\r\n\r\n", b"GET /%zz HTTP/1.1\r\n\r\n"):
         try:
             raw_http(bridge.port, junk, timeout=3.0)
         except OSError:

@@ -1,0 +1,69 @@
+/// A request libwebsockets' HTTP parser gave up on at its first line (a method it has no name
+/// for, or bytes that are not HTTP at all), handed back raw so the client still gets an answer in
+/// the application's error shape instead of lws' HTML 403.
+struct UnparsedRequest {
+    let status: Int
+    let message: String
+
+    /// Request lines longer than this are not quoted back.
+    static let quotedMethodLimit = 32
+
+    init(bytes: UnsafeRawBufferPointer) {
+        // A TLS record (handshake, then version 3.x) where a request line should be: the most
+        // common way to reach a plain HTTP port with the wrong client setting.
+        if bytes.count >= 2, bytes[0] == 0x16, bytes[1] == 0x03 {
+            status = 400
+            message = "This port speaks plain HTTP, and a TLS handshake arrived: use http://, or put a TLS terminator in front."
+            return
+        }
+        var methodEnd = 0
+        while methodEnd < bytes.count, Self.isTokenByte(bytes[methodEnd]) { methodEnd += 1 }
+        if methodEnd > 0, methodEnd < bytes.count, bytes[methodEnd] == 0x20 {
+            // RFC 9110 9.1: a method the server does not recognise is 501, not 405 (which says the
+            // method exists but not on this resource).
+            let method = String(decoding: bytes[..<min(methodEnd, Self.quotedMethodLimit)], as: UTF8.self)
+            let quoted = methodEnd > Self.quotedMethodLimit ? method + "..." : method
+            status = 501
+            message = "Method \(quoted) is not supported: this server implements \(Self.implementedMethods)."
+        } else {
+            status = 400
+            message = "The request is not HTTP: expected a request line such as 'POST /v1/chat/completions HTTP/1.1'."
+        }
+    }
+
+    static let implementedMethods = "GET, HEAD, POST, PUT, PATCH, DELETE and OPTIONS"
+
+    /// RFC 9110 5.6.2 tchar.
+    static func isTokenByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: return true
+        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
+            UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
+            UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
+            return true
+        default: return false
+        }
+    }
+
+    /// `response` as HTTP/1.1 bytes with `Connection: close`: written straight to the socket, since
+    /// lws no longer treats this connection as HTTP.
+    static func wireBytes(of response: HTTPResponse) -> [UInt8] {
+        var head = "HTTP/1.1 \(response.head.status) \(reasonPhrase(response.head.status))\r\n"
+        head += "content-type: \(response.head.contentType)\r\n"
+        head += "content-length: \(response.body.count)\r\n"
+        head += "connection: close\r\n"
+        for header in response.head.headers {
+            head += "\(header.name): \(header.value)\r\n"
+        }
+        head += "\r\n"
+        return Array(head.utf8) + response.body
+    }
+
+    static func reasonPhrase(_ status: Int) -> String {
+        switch status {
+        case 400: return "Bad Request"
+        case 501: return "Not Implemented"
+        default: return "Error"
+        }
+    }
+}
