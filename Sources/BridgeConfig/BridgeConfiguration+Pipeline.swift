@@ -14,7 +14,7 @@ extension BridgeConfiguration {
 
         /// Defaults are the documented `pipeline` section.
         public init(
-            maxConcurrentStreams: Int = 1000, retention: Duration = .seconds(600), retentionMaxBytes: Int = 256 << 20,
+            maxConcurrentStreams: Int = 1000, retention: Duration = .seconds(600), retentionMaxBytes: Int = 16 << 20,
             attachWait: Duration = .seconds(10), shutdownGrace: Duration = .seconds(10)
         ) {
             self.maxConcurrentStreams = maxConcurrentStreams

@@ -12,15 +12,14 @@ public final class Pipeline: Sendable {
         public var defaultModel: String
         /// Use `defaultModel` even when the request names another.
         public var forceModel: Bool
-        /// How long a finished stream is remembered (`completion(of:)`) and its events kept
-        /// (`journal`).
+        /// How long a finished stream's events are kept (`journal`).
         public var retention: Duration
         /// The events of all streams together at most; beyond it the longest finished are forgotten.
         public var retentionMaxBytes: Int
 
         public init(
             maxConcurrentStreams: Int = 1000, defaultModel: String = "gpt-4o-mini", forceModel: Bool = false,
-            retention: Duration = .seconds(600), retentionMaxBytes: Int = 256 << 20
+            retention: Duration = .seconds(600), retentionMaxBytes: Int = 16 << 20
         ) {
             self.maxConcurrentStreams = maxConcurrentStreams
             self.defaultModel = defaultModel
@@ -32,7 +31,6 @@ public final class Pipeline: Sendable {
 
     private struct State {
         var active: [String: StreamRun] = [:]
-        var completed: CompletedStreams
         var accepting = true
         var idleWaiters: [CheckedContinuation<Void, Never>] = []
         var capacityObservers: [@Sendable () -> Void] = []
@@ -56,7 +54,7 @@ public final class Pipeline: Sendable {
         self.configuration = configuration
         self.logger = logger
         journal = StreamJournal(retention: configuration.retention, maxBytes: configuration.retentionMaxBytes)
-        state = Mutex(State(completed: CompletedStreams(retention: configuration.retention)))
+        state = Mutex(State())
     }
 
     public var activeCount: Int { state.withLock { $0.active.count } }
@@ -118,11 +116,6 @@ public final class Pipeline: Sendable {
     /// The running stream with this uid.
     public func run(uid: String) -> StreamRun? {
         state.withLock { $0.active[uid] }
-    }
-
-    /// How the stream with this uid ended, if it ended within `configuration.retention`.
-    public func completion(of uid: String) -> StreamCompletion? {
-        state.withLock { $0.completed.lookup(uid) }
     }
 
     /// Cancels a running stream; false when no stream with that uid is running.
@@ -199,10 +192,6 @@ public final class Pipeline: Sendable {
             guard state.active[run.uid] === run else { return (false, []) }
             state.active[run.uid] = nil
             state.ended[terminal.type, default: 0] += 1
-            // A requeued run is not an answer: its prompt comes back to be answered again.
-            if case .error(let failure) = terminal.kind, failure.code == .requeued {} else {
-                state.completed.record(uid: run.uid, StreamCompletion(epoch: run.epoch, terminalType: terminal.type, at: .now))
-            }
             return (state.active.isEmpty, state.capacityObservers)
         }
         if idle { releaseIdleWaiters() }

@@ -169,7 +169,7 @@ public final class StreamJournal: Sendable {
     static let entryOverhead = 512
     private let state = Mutex(State())
 
-    public init(retention: Duration, maxBytes: Int = 256 << 20) {
+    public init(retention: Duration, maxBytes: Int = 16 << 20) {
         self.retention = retention
         self.maxBytes = maxBytes
     }

@@ -6,29 +6,26 @@ import Testing
 
 @Suite("Pipeline: completions, deadlines, capacity")
 struct PipelineLifecycleTests {
-    @Test func remembersHowRecentStreamsEndedButNotRequeuedOnes() throws {
+    @Test func theJournalTellsHowRecentStreamsEnded() throws {
         let model = ScriptedModel()
         let pipeline = Pipeline(client: model, logger: testLogger)
         let done = try pipeline.start(chat(uid: "done-1"), sinks: [])
         model.last?.receiver.llmDidFinish(nil)
         _ = try pipeline.start(chat(uid: "cancelled-1"), sinks: [])
         pipeline.cancel(uid: "cancelled-1")
-        let requeued = try pipeline.start(chat(uid: "requeued-1"), sinks: [])
-        requeued.fail(StreamFailure(code: .requeued, message: "back in the queue"))
 
-        #expect(pipeline.completion(of: "done-1")?.epoch == done.epoch)
-        #expect(pipeline.completion(of: "done-1")?.terminalType == "done")
-        #expect(pipeline.completion(of: "cancelled-1")?.terminalType == "cancelled")
-        #expect(pipeline.completion(of: "requeued-1") == nil)
-        #expect(pipeline.completion(of: "never") == nil)
+        #expect(pipeline.journal.result(of: "done-1")?.epoch == done.epoch)
+        #expect(pipeline.journal.result(of: "done-1")?.status == .done)
+        #expect(pipeline.journal.result(of: "cancelled-1")?.status == .cancelled)
+        #expect(pipeline.journal.result(of: "never") == nil)
     }
 
-    @Test func zeroRetentionRemembersNothing() throws {
+    @Test func zeroRetentionKeepsNoFinishedStream() throws {
         let model = ScriptedModel()
         let pipeline = Pipeline(client: model, configuration: .init(retention: .zero), logger: testLogger)
         _ = try pipeline.start(chat(uid: "u"), sinks: [])
         model.last?.receiver.llmDidFinish(nil)
-        #expect(pipeline.completion(of: "u") == nil)
+        #expect(pipeline.journal.result(of: "u") == nil)
     }
 
     @Test func completedStreamsExpireAndStayBounded() {
