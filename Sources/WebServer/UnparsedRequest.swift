@@ -8,6 +8,9 @@ struct UnparsedRequest {
     /// Request lines longer than this are not quoted back.
     static let quotedMethodLimit = 32
 
+    /// `bytes` are what lws hands over: the read in which its parser gave up. A request line
+    /// that came in more than one read is judged from its last piece (lws drops the rest), so
+    /// the method quoted may be a fragment; the status is still a refusal in the error shape.
     init(bytes: UnsafeRawBufferPointer) {
         // A TLS record (handshake, then version 3.x) where a request line should be: the most
         // common way to reach a plain HTTP port with the wrong client setting.

@@ -121,7 +121,9 @@ enum ServerThread {
             info.options |= UInt64(LWS_SERVER_OPTION_DISABLE_IPV6)
         }
         // A request line lws' parser has no name for comes back to the bridge as a raw socket
-        // (protocol 0, this one) for an answer in the application's error shape.
+        // (protocol 0, this one) for an answer in the application's error shape; so does CONNECT,
+        // which lws turns raw anyway. Debian's lws has LWS_WITH_HTTP_UNCOMMON_HEADERS, so PUT,
+        // PATCH, DELETE and OPTIONS stay HTTP (without it they would be answered 501 here).
         info.options |= UInt64(LWS_SERVER_OPTION_FALLBACK_TO_APPLY_LISTEN_ACCEPT_CONFIG)
         tb_lws_set_log_level(LLL_ERR)
 

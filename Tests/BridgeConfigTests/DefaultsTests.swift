@@ -23,6 +23,8 @@ import Testing
         #expect(config.llm.retryBackoff == .milliseconds(500))
         #expect(config.llm.simulated == .init(tokens: 120, rate: 40, seed: 0, reasoning: false))
         #expect(config.pipeline.maxConcurrentStreams == 1000)
+        #expect(config.pipeline.retention == .seconds(600))
+        #expect(config.pipeline.retentionMaxBytes == 16 << 20)
         #expect(config.ingress.http.enabled)
         #expect(!config.ingress.rabbitmq.enabled)
         #expect(config.ingress.rabbitmq.url == "amqp://guest:guest@localhost:5672/")

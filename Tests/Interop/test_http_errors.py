@@ -444,11 +444,13 @@ def refusal(data: bytes) -> tuple[int, dict]:
     return int(status_line.split()[1]), payload["error"]
 
 
-@pytest.mark.parametrize("method", ["BREW", "TRACE", "PROPFIND", "M-SEARCH"])
+@pytest.mark.parametrize("method", ["BREW", "TRACE", "PROPFIND", "M-SEARCH", "CONNECT"])
 def test_501_method_the_server_does_not_know(bridge: Bridge, method: str) -> None:
     """A method libwebsockets' parser has no name for (RFC 9110 9.1: 501, not 405) gets the same
     error shape as the bridge's own refusals, then the connection closes; the bridge serves on."""
-    status, error = refusal(read_until_closed(bridge.port, f"{method} /v1/models HTTP/1.1\r\nHost: x\r\n\r\n".encode()))
+    # CONNECT is a method lws knows, and hands over as a raw socket (a tunnel) whatever the option.
+    target = "example.com:443" if method == "CONNECT" else "/v1/models"
+    status, error = refusal(read_until_closed(bridge.port, f"{method} {target} HTTP/1.1\r\nHost: x\r\n\r\n".encode()))
     assert status == 501 and error["code"] == "method_not_supported", error
     assert f"Method {method} is not supported" in error["message"] and "POST" in error["message"], error
     bridge.ping()
