@@ -229,7 +229,7 @@ extension RabbitMQIngress {
             state.withLock { state in
                 state.holdBackoff.reset()
                 if let run = finished.run {
-                    state.answered.record(uid: uid, StreamCompletion(epoch: run.epoch, terminalType: "answered", at: .now))
+                    state.answered.record(uid: uid, StreamCompletion(epoch: run.epoch, at: .now))
                 }
             }
             connection.ack(tag)

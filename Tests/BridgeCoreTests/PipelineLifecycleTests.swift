@@ -32,7 +32,7 @@ struct PipelineLifecycleTests {
         var completed = CompletedStreams(retention: .seconds(10), capacity: 3)
         let start = ContinuousClock.now
         for index in 0..<5 {
-            completed.record(uid: "u\(index)", StreamCompletion(epoch: "e", terminalType: "done", at: start + .seconds(index)))
+            completed.record(uid: "u\(index)", StreamCompletion(epoch: "e", at: start + .seconds(index)))
         }
         #expect(completed.count == 3)
         #expect(completed.lookup("u0", now: start + .seconds(5)) == nil)
@@ -40,8 +40,24 @@ struct PipelineLifecycleTests {
         #expect(completed.lookup("u2", now: start + .seconds(12)) == nil, "ten seconds after it ended")
         #expect(completed.lookup("u4", now: start + .seconds(12)) != nil)
         // A uid recorded again keeps its newer completion when the older slot expires.
-        completed.record(uid: "u4", StreamCompletion(epoch: "later", terminalType: "error", at: start + .seconds(13)))
+        completed.record(uid: "u4", StreamCompletion(epoch: "later", at: start + .seconds(13)))
         #expect(completed.lookup("u4", now: start + .seconds(15))?.epoch == "later")
+    }
+
+    @Test func completedStreamsTellUIDsApart() {
+        // Kept as digests: near and long uids are still told apart, and each finds its own.
+        var completed = CompletedStreams(retention: .seconds(60), capacity: 10_000)
+        let now = ContinuousClock.now
+        let uids = (0..<5000).map { "uid-\($0)" } + ["a", "b", "ab", "ba", String(repeating: "x", count: 128), String(repeating: "x", count: 127) + "y"]
+        for (index, uid) in uids.enumerated() {
+            completed.record(uid: uid, StreamCompletion(epoch: "e\(index)", at: now))
+        }
+        #expect(completed.count == uids.count)
+        for (index, uid) in uids.enumerated() {
+            #expect(completed.lookup(uid, now: now)?.epoch == "e\(index)")
+        }
+        #expect(completed.lookup("uid-5000", now: now) == nil)
+        #expect(completed.lookup("", now: now) == nil)
     }
 
     @Test func aStreamPastItsDeadlineEndsWithDeadlineExceeded() async throws {
