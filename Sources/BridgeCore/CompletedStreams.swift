@@ -15,9 +15,10 @@ public struct StreamCompletion: Sendable, Equatable {
 ///
 /// Bounded twice: entries leave after `retention`, and beyond `capacity` the oldest leave first.
 /// A uid is kept as a 128-bit keyed digest, not as its text: entries of a fixed size and no
-/// allocation each (measured at 100,000 entries with 36-character uids: about 270 bytes of RSS an
-/// entry, the dictionary and its expiry order included, instead of about 365). The key is drawn per process, so nobody can pick a uid whose digest meets
-/// another's; by chance two of 100,000 uids meet with a probability of about 10^-29.
+/// allocation each (measured at 100,000 entries with 36-character uids: about 270 bytes of RSS
+/// an entry, the dictionary and its expiry order included, instead of about 365). The key is
+/// drawn per process, so nobody can pick a uid whose digest meets another's; by chance two of
+/// 100,000 uids meet with a probability of about 10^-29.
 public struct CompletedStreams: Sendable {
     public typealias Completion = StreamCompletion
 

@@ -18,44 +18,42 @@ extension ServerLoop {
     /// The first read carries the request line lws refused: answer it once; later reads (the
     /// rest of a body) are dropped while the answer goes out and the client closes.
     func unparsedReceived(wsi: OpaquePointer, bytes: UnsafeRawBufferPointer) -> Int32 {
-        let key = UInt(bitPattern: wsi)
-        guard unparsedAnswers[key] == nil else { return 0 }
+        guard unparsedConnections.insert(UInt(bitPattern: wsi)).inserted else { return 0 }
         let refusal = UnparsedRequest(bytes: bytes)
         logger.debug("refused a request line the HTTP parser could not read", metadata: ["http.status": "\(refusal.status)"])
-        let response = handler.errorResponse(status: refusal.status, message: refusal.message, request: nil)
-        unparsedAnswers[key] = UnparsedRequest.wireBytes(of: response)
+        let answer = handler.errorResponse(status: refusal.status, message: refusal.message, request: nil).closingWireBytes()
+        guard answer.count <= Self.scratchCapacity else { return -1 }
         // Written now, as lws writes its own refusals from its parser, not at the next writeable
         // callback: a client that half-closed after its request would be closed by lws at the
-        // end of this read before that callback came.
-        return unparsedWriteable(wsi: wsi)
+        // end of this read before that callback came. lws keeps what the socket does not take.
+        let start = scratch.advanced(by: Int(TB_LWS_PRE)).assumingMemoryBound(to: UInt8.self)
+        _ = UnsafeMutableBufferPointer(start: start, count: answer.count).update(from: answer)
+        // LWS_WRITE_RAW is a macro for LWS_WRITE_HTTP, which Swift does not import.
+        guard lws_write(wsi, start, answer.count, LWS_WRITE_HTTP) == answer.count else { return -1 }
+        return shutDownSendingOnceFlushed(wsi)
     }
 
     func unparsedWriteable(wsi: OpaquePointer) -> Int32 {
-        let key = UInt(bitPattern: wsi)
-        guard let answer = unparsedAnswers[key] else { return 0 }
-        if !answer.isEmpty {
-            unparsedAnswers[key] = []
-            guard answer.count <= Self.scratchCapacity else { return -1 }
-            let start = scratch.advanced(by: Int(TB_LWS_PRE)).assumingMemoryBound(to: UInt8.self)
-            _ = UnsafeMutableBufferPointer(start: start, count: answer.count).update(from: answer)
-            // LWS_WRITE_RAW is a macro for LWS_WRITE_HTTP, which Swift does not import.
-            guard lws_write(wsi, start, answer.count, LWS_WRITE_HTTP) == answer.count else { return -1 }
-        }
-        // lws keeps what the socket did not take and calls back when it is out: only then is
-        // the sending side shut, so the client reads the whole answer and then its end.
+        guard unparsedConnections.contains(UInt(bitPattern: wsi)) else { return 0 }
+        return shutDownSendingOnceFlushed(wsi)
+    }
+
+    /// Shuts the sending side once lws has flushed what it kept of the answer (it calls back when
+    /// it is out), so the client reads the whole answer and then its end. Not closed at once:
+    /// unread request bytes in a closed socket make the kernel answer with a reset, which can
+    /// destroy the answer before the client reads it. The client closes after reading it
+    /// (RAW_CLOSE), or the linger timeout does.
+    private func shutDownSendingOnceFlushed(_ wsi: OpaquePointer) -> Int32 {
         if lws_partial_buffered(wsi) != 0 {
             lws_callback_on_writable(wsi)
             return 0
         }
-        // Not closed at once: unread request bytes in a closed socket make the kernel answer
-        // with a reset, which can destroy the answer before the client reads it. The client
-        // closes after reading it (RAW_CLOSE), or the linger timeout does.
         let fd = lws_get_socket_fd(wsi)
         if fd >= 0 { _ = shutdown(fd, Int32(SHUT_WR)) }
         return 0
     }
 
     func unparsedClosed(wsi: OpaquePointer) {
-        unparsedAnswers[UInt(bitPattern: wsi)] = nil
+        unparsedConnections.remove(UInt(bitPattern: wsi))
     }
 }

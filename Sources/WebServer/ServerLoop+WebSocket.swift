@@ -122,27 +122,11 @@ extension ServerLoop {
     /// The head is written by hand: lws would use HTTP/1.0 on an upgrade, which WebSocket
     /// clients reject as not a valid handshake answer.
     func writeImmediately(_ response: HTTPResponse, wsi: OpaquePointer) -> Bool {
-        var head = "HTTP/1.1 \(response.head.status) \(Self.reasonPhrase(response.head.status))\r\n"
-        head += "content-type: \(response.head.contentType)\r\ncontent-length: \(response.body.count)\r\n"
-        for (name, value) in response.head.headers { head += "\(name.lowercased()): \(value)\r\n" }
-        head += "connection: close\r\n\r\n"
-        var bytes = [UInt8](repeating: 0, count: Int(TB_LWS_PRE)) + Array(head.utf8) + response.body
+        var bytes = [UInt8](repeating: 0, count: Int(TB_LWS_PRE)) + response.closingWireBytes()
         let length = bytes.count - Int(TB_LWS_PRE)
         return bytes.withUnsafeMutableBufferPointer { buffer in
             guard let base = buffer.baseAddress else { return false }
             return lws_write(wsi, base.advanced(by: Int(TB_LWS_PRE)), length, LWS_WRITE_HTTP_FINAL) >= 0
-        }
-    }
-
-    static func reasonPhrase(_ status: Int) -> String {
-        switch status {
-        case 400: return "Bad Request"
-        case 401: return "Unauthorized"
-        case 403: return "Forbidden"
-        case 404: return "Not Found"
-        case 426: return "Upgrade Required"
-        case 503: return "Service Unavailable"
-        default: return "Error"
         }
     }
 

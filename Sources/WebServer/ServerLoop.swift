@@ -10,7 +10,7 @@ import Synchronization
 /// drains the inbox in EVENT_WAIT_CANCELLED.
 final class ServerLoop: @unchecked Sendable {
     // @unchecked: `context` is written once before the server thread starts serving and only read
-    // afterwards; `exchanges`, `unparsedAnswers`, `nextExchangeID` and `scratch` are touched only on the server thread;
+    // afterwards; `exchanges`, `unparsedConnections`, `nextExchangeID` and `scratch` are touched only on the server thread;
     // everything shared across threads is in `inbox` (a Mutex) or an Atomic.
 
     enum Command {
@@ -50,8 +50,8 @@ final class ServerLoop: @unchecked Sendable {
     var sockets: [UInt64: Socket] = [:]
     /// Accepted upgrades waiting for ESTABLISHED, by wsi (per-session memory may not carry over).
     var pendingUpgrades: [UInt: Socket] = [:]
-    /// Connections lws' parser refused, by wsi: the answer still to write (empty once written).
-    var unparsedAnswers: [UInt: [UInt8]] = [:]
+    /// Connections lws' parser refused and handed back raw, by wsi, once they were answered.
+    var unparsedConnections: Set<UInt> = []
     /// Ids for exchanges and sockets alike, so per-session memory names one or the other.
     var nextExchangeID: UInt64 = 1
     /// One reusable write buffer with the LWS_PRE headroom every lws_write needs.

@@ -47,26 +47,4 @@ struct UnparsedRequest {
         default: return false
         }
     }
-
-    /// `response` as HTTP/1.1 bytes with `Connection: close`: written straight to the socket, since
-    /// lws no longer treats this connection as HTTP.
-    static func wireBytes(of response: HTTPResponse) -> [UInt8] {
-        var head = "HTTP/1.1 \(response.head.status) \(reasonPhrase(response.head.status))\r\n"
-        head += "content-type: \(response.head.contentType)\r\n"
-        head += "content-length: \(response.body.count)\r\n"
-        head += "connection: close\r\n"
-        for header in response.head.headers {
-            head += "\(header.name): \(header.value)\r\n"
-        }
-        head += "\r\n"
-        return Array(head.utf8) + response.body
-    }
-
-    static func reasonPhrase(_ status: Int) -> String {
-        switch status {
-        case 400: return "Bad Request"
-        case 501: return "Not Implemented"
-        default: return "Error"
-        }
-    }
 }
