@@ -2,13 +2,15 @@
 # The standard benchmark matrix, one script: HTTP SSE against the mock directly and through the
 # bridge (scripts/bench-http.sh, at BENCH_LEVELS streams), channel fan-out to WebSocket subscribers
 # and idle-connection memory (scripts/bench-channels.sh), RabbitMQ prompts and answers beside the
-# broker's own ceiling (scripts/bench-amqp.sh), and every egress at once (the `egress` part, below:
-# each stream read on its SSE, by channel subscribers and from its response queue). Each part
+# broker's own ceiling (scripts/bench-amqp.sh), every egress at once (the `egress` part, below:
+# each stream read on its SSE, by channel subscribers and from its response queue), and the floors
+# (scripts/bench-floors.sh: the least possible program for fan-out and for HTTP, beside the
+# bridge). Each part
 # builds release, starts what it needs on free ports and stops it; their reports are joined into
 # artifacts/bench.md with the machine described once at the top. Exits non-zero if any part
 # reported lost, duplicated or reordered tokens, errors, or a process that died.
 #
-# Environment: BENCH_PARTS ("http channels amqp egress"), and each part's own variables (see the
+# Environment: BENCH_PARTS ("http channels amqp egress floors"), and each part's own variables (see the
 # scripts; the egress part's are BENCH_EGRESS_STREAMS (100), BENCH_EGRESS_SUBSCRIBERS (2),
 # BENCH_EGRESS_RATE (50 tokens/s per stream), BENCH_TOKENS (100), BENCH_DURATION (10s) and
 # BENCH_SCRATCH, a --scratch-path for swift build).
@@ -66,7 +68,7 @@ PY
     exit "$status"
 )
 
-parts=${BENCH_PARTS:-"http channels amqp egress"}
+parts=${BENCH_PARTS:-"http channels amqp egress floors"}
 out=artifacts/bench.md
 mkdir -p artifacts
 failed=()
@@ -82,7 +84,7 @@ for part in $parts; do
     if [[ $part == egress ]]; then
         runner=bench_egress
     elif [[ ! -x $runner ]]; then
-        echo "bench: no $runner (BENCH_PARTS: http channels amqp egress)" >&2
+        echo "bench: no $runner (BENCH_PARTS: http channels amqp egress floors)" >&2
         exit 2
     fi
     echo "bench: $part..." >&2
