@@ -42,9 +42,11 @@ public struct ChatChunkEncoder: Sendable {
     public mutating func appendFrames(for event: StreamEvent, to bytes: inout [UInt8]) {
         switch event.kind {
         case .delta(let text):
-            appendFramed(text, prefix: &contentPrefix, field: "content", to: &bytes)
+            if contentPrefix.isEmpty { contentPrefix = framePrefix(field: "content") }
+            Self.appendFramed(text, prefix: contentPrefix, to: &bytes)
         case .reasoning(let text):
-            appendFramed(text, prefix: &reasoningPrefix, field: "reasoning_content", to: &bytes)
+            if reasoningPrefix.isEmpty { reasoningPrefix = framePrefix(field: "reasoning_content") }
+            Self.appendFramed(text, prefix: reasoningPrefix, to: &bytes)
         default:
             for payload in encode(event) { bytes += SSEFrame.data(payload) }
         }
@@ -54,20 +56,23 @@ public struct ChatChunkEncoder: Sendable {
     private var reasoningPrefix: [UInt8] = []
     private static let deltaSuffix = Array(#"},"finish_reason":null}]}"#.utf8) + Array("\n\n".utf8)
 
-    private func appendFramed(_ text: String, prefix: inout [UInt8], field: String, to bytes: inout [UInt8]) {
-        if prefix.isEmpty {
-            // Everything of `chunk` before the string's opening quote.
-            var writer = JSONWriter(capacity: 160 + model.utf8.count)
-            writeOpening(to: &writer)
-            writer.key(field)
-            prefix = Array("data: ".utf8) + writer.bytes
-        }
+    /// Everything of a one-field delta frame before the string's opening quote.
+    private func framePrefix(field: String) -> [UInt8] {
+        var writer = JSONWriter(capacity: 160 + model.utf8.count)
+        writeOpening(to: &writer)
+        writer.key(field)
+        return Array("data: ".utf8) + writer.bytes
+    }
+
+    /// Static, with the prefix passed in: a method of `self` given one of its own properties
+    /// `inout` made Swift copy the whole encoder (its strings and buffers retained) every token.
+    private static func appendFramed(_ text: String, prefix: [UInt8], to bytes: inout [UInt8]) {
         // Only for a fresh buffer: reserving exact sizes while appending a run would reallocate
         // on every frame instead of growing geometrically.
-        if bytes.isEmpty { bytes.reserveCapacity(prefix.count + text.utf8.count + Self.deltaSuffix.count + 8) }
+        if bytes.isEmpty { bytes.reserveCapacity(prefix.count + text.utf8.count + deltaSuffix.count + 8) }
         bytes += prefix
         JSONWriter.appendQuoted(text, to: &bytes)
-        bytes += Self.deltaSuffix
+        bytes += deltaSuffix
     }
 
     /// The chunk payloads for one event: none, one, or for `done` with usage requested, two.

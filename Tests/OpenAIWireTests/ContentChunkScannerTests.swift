@@ -105,4 +105,46 @@ struct ContentChunkScannerTests {
         #expect((try? JSONParser.parse(chunk(deepest))) != nil && scan(chunk(deepest)) != nil, "\(member)")
         #expect((try? JSONParser.parse(chunk(deepest + 1))) == nil && scan(chunk(deepest + 1)) == nil, "\(member)")
     }
+
+    /// Strings are read a word at a time: a quote, an escape or a raw control character at any
+    /// offset within or across words, after one-, two- and four-byte characters, must end,
+    /// divert or refuse the string exactly where the byte-at-a-time reading did.
+    @Test(arguments: ["a", "é", "😀"])
+    func stringsEndWhereTheirFirstStopByteIs(_ filler: String) throws {
+        for offset in 0..<20 {
+            var head = ""
+            while head.utf8.count < offset { head += filler }
+            for tail in ["", "abcdefghijklmnop"] {
+                let plain = try #require(scan(#"{"id":"\#(head)","choices":[{"index":0,"delta":{"content":"\#(head)\#(tail)"}}]}"#))
+                #expect(plain.content == head + tail && plain.id == head)
+                let escaped = try #require(scan(#"{"choices":[{"index":0,"delta":{"content":"\#(head)\n\"\#(tail)"}}]}"#))
+                #expect(escaped.content == head + "\n\"" + tail)
+                #expect(scan("{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\(head)\u{01}\(tail)\"}}]}") == nil)
+                #expect(scan("{\"id\":\"\(head)\u{1F}\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}") == nil)
+            }
+        }
+    }
+
+    @Test func stopBytesFlagTheFirstQuoteBackslashOrControlCharacter() {
+        func word(_ bytes: [UInt8]) -> UInt64 {
+            bytes.enumerated().reduce(0) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        }
+        func first(_ bytes: [UInt8]) -> Int? {
+            let stops = ContentChunkScanner.stopBytes(in: word(bytes))
+            return stops == 0 ? nil : stops.trailingZeroBitCount / 8
+        }
+        #expect(first(Array("abcdefgh".utf8)) == nil)
+        #expect(first([0xC3, 0xA9, 0xF0, 0x9F, 0x98, 0x80, 0x7F, 0x20]) == nil, "UTF-8 and DEL are not stops")
+        for position in 0..<8 {
+            for stop: UInt8 in [0x22, 0x5C, 0x00, 0x01, 0x1F] {
+                var bytes = Array("abcdefgh".utf8)
+                bytes[position] = stop
+                #expect(first(bytes) == position, "\(stop) at \(position)")
+                if position < 7 {
+                    bytes[7] = 0x00  // a later stop, and the borrow it starts, change nothing
+                    #expect(first(bytes) == position, "\(stop) at \(position), zero at 7")
+                }
+            }
+        }
+    }
 }
