@@ -195,9 +195,10 @@ struct ContentChunkScanner {
     private mutating func plainString() -> UnsafeRawBufferPointer? {
         guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
         var end = index + 1
-        // Eight bytes at a time up to the first quote, backslash or control character (about a
-        // quarter of the time of a byte at a time on a chunk's ids, names and text), then the
-        // byte loop below decides what that byte is, and reads any tail shorter than a word.
+        // Eight bytes at a time up to the first quote, backslash or control character, then the
+        // byte loop below decides what that byte is and reads any tail shorter than a word. The
+        // strings read here are a chunk's member names, its `object` and the ids and names
+        // compared with the stream's known ones: most of its bytes but the text.
         while end + 8 <= bytes.count {
             let word = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: end, as: UInt64.self))
             let stops = Self.stopBytes(in: word)

@@ -106,21 +106,29 @@ struct ContentChunkScannerTests {
         #expect((try? JSONParser.parse(chunk(deepest + 1))) == nil && scan(chunk(deepest + 1)) == nil, "\(member)")
     }
 
-    /// Strings are read a word at a time: a quote, an escape or a raw control character at any
-    /// offset within or across words, after one-, two- and four-byte characters, must end,
-    /// divert or refuse the string exactly where the byte-at-a-time reading did.
+    /// Plain strings are read a word at a time: a quote, an escape or a raw control character at
+    /// any offset within or across words, after one-, two- and four-byte characters, must end,
+    /// divert or refuse the string exactly where a byte-at-a-time reading would. The strings are
+    /// the ones read that way: a member name the scanner does not know, and an id equal to the
+    /// stream's known one (other values go through the parser).
     @Test(arguments: ["a", "é", "😀"])
-    func stringsEndWhereTheirFirstStopByteIs(_ filler: String) throws {
+    func plainStringsEndWhereTheirFirstStopByteIs(_ filler: String) throws {
+        let rest = #""choices":[{"index":0,"delta":{"content":"a"}}]}"#
         for offset in 0..<20 {
             var head = ""
             while head.utf8.count < offset { head += filler }
             for tail in ["", "abcdefghijklmnop"] {
-                let plain = try #require(scan(#"{"id":"\#(head)","choices":[{"index":0,"delta":{"content":"\#(head)\#(tail)"}}]}"#))
-                #expect(plain.content == head + tail && plain.id == head)
-                let escaped = try #require(scan(#"{"choices":[{"index":0,"delta":{"content":"\#(head)\n\"\#(tail)"}}]}"#))
-                #expect(escaped.content == head + "\n\"" + tail)
-                #expect(scan("{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\(head)\u{01}\(tail)\"}}]}") == nil)
-                #expect(scan("{\"id\":\"\(head)\u{1F}\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}") == nil)
+                let text = head + tail
+                #expect(scan("{\"\(text)\":1,\(rest)") != nil, "a plain unknown name, \(offset)")
+                #expect(scan("{\"\(head)\u{01}\(tail)\":1,\(rest)") == nil, "a control character in a name, \(offset)")
+                #expect(scan("{\"\(head)\\u0041\(tail)\":1,\(rest)") == nil, "an escaped name goes to the parser, \(offset)")
+                let known = ContentChunkScanner.Chunk(id: text)
+                let same = try #require(scan("{\"id\":\"\(text)\",\(rest)", known: known))
+                #expect(same.id == text)
+                let escaped = try #require(scan("{\"id\":\"\(head)\\n\(tail)\",\(rest)", known: known))
+                #expect(escaped.id == head + "\n" + tail)
+                let control = head + "\u{1F}" + tail
+                #expect(scan("{\"id\":\"\(control)\",\(rest)", known: .init(id: control)) == nil)
             }
         }
     }
@@ -135,6 +143,7 @@ struct ContentChunkScannerTests {
         }
         #expect(first(Array("abcdefgh".utf8)) == nil)
         #expect(first([0xC3, 0xA9, 0xF0, 0x9F, 0x98, 0x80, 0x7F, 0x20]) == nil, "UTF-8 and DEL are not stops")
+        #expect(first([0x21, 0x23, 0x5B, 0x5D, 0xA2, 0xDC, 0xFF, 0x20]) == nil, "neighbours of the stops are not stops")
         for position in 0..<8 {
             for stop: UInt8 in [0x22, 0x5C, 0x00, 0x01, 0x1F] {
                 var bytes = Array("abcdefgh".utf8)
