@@ -30,8 +30,6 @@ if [[ ${AB_PIN:-0} == 1 ]]; then bridge_cpus=(taskset -c 0); load_cpus=(taskset 
 work=$(mktemp -d /tmp/tokenbridge-bench-ab.XXXXXX)
 trap 'cleanup; rm -rf "$work"' EXIT
 
-clock_ticks=$(getconf CLK_TCK)
-cpu_seconds() { awk -v hz="$clock_ticks" '{ printf "%.3f", ($14 + $15) / hz }' "/proc/$1/stat"; }
 
 mock_port=$(free_port)
 "${load_cpus[@]}" "$bin_a" mock-llm --host 127.0.0.1 --port "$mock_port" --rate 0 --tokens 100 --log-level warning \
@@ -68,7 +66,7 @@ bench() { # URL JSON [PID]
 
 mock_before=$(cpu_seconds "$mock_pid")
 bench "http://127.0.0.1:$mock_port/v1" "$work/direct.json"
-report direct "$work/direct.json" -1 "$(awk -v a="$(cpu_seconds "$mock_pid")" -v b="$mock_before" 'BEGIN { print a - b }')"
+report direct "$work/direct.json" -1 "$(cpu_since "$mock_pid" "$mock_before")"
 
 run_bridge() { # LABEL BIN EXTRA_ENV
     local label=$1 bin=$2 extra=$3 port pid bridge_before mock_start
@@ -83,8 +81,7 @@ run_bridge() { # LABEL BIN EXTRA_ENV
     mock_start=$(cpu_seconds "$mock_pid")
     bench "http://127.0.0.1:$port/v1" "$work/$label.json" "$pid"
     report "$label" "$work/$label.json" \
-        "$(awk -v a="$(cpu_seconds "$pid")" -v b="$bridge_before" 'BEGIN { print a - b }')" \
-        "$(awk -v a="$(cpu_seconds "$mock_pid")" -v b="$mock_start" 'BEGIN { print a - b }')"
+        "$(cpu_since "$pid" "$bridge_before")" "$(cpu_since "$mock_pid" "$mock_start")"
     kill "$pid"
     wait "$pid" 2>/dev/null || true
 }

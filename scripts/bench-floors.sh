@@ -40,9 +40,6 @@ compiler=$(command -v cc || command -v gcc || command -v clang) || { say "no C c
 "$compiler" -O2 -Wall -o "$work/fanout-floor" scripts/floors/fanout-floor.c -lpthread
 "$compiler" -O2 -Wall -o "$work/relay-floor" scripts/floors/relay-floor.c
 
-clock_ticks=$(getconf CLK_TCK)
-cpu_seconds() { awk -v hz="$clock_ticks" '{ printf "%.3f", ($14 + $15) / hz }' "/proc/$1/stat"; }
-
 # --- fan-out ---
 fanout_rows=()
 for senders in 1 2; do
@@ -93,8 +90,7 @@ http_run() {
     mock_before=$(cpu_seconds "$mock_pid")
     "$bin" bench --url "http://127.0.0.1:$port/v1" --streams "$streams" --tokens 100 --duration "$duration" \
         --quiet --json >"$work/http-$name-$round.json" || failed=1
-    echo "$(awk -v a="$(cpu_seconds "$server")" -v b="$server_before" 'BEGIN { print a - b }') $(awk -v a="$(cpu_seconds "$mock_pid")" -v b="$mock_before" 'BEGIN { print a - b }')" \
-        >"$work/http-$name-$round.cpu"
+    echo "$(cpu_since "$server" "$server_before") $(cpu_since "$mock_pid" "$mock_before")" >"$work/http-$name-$round.cpu"
 }
 for round in $(seq "$rounds"); do
     say "HTTP round $round of $rounds: direct, relay, bridge ($streams streams, $duration each)"

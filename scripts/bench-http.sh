@@ -51,13 +51,8 @@ pids+=("$bridge_pid")
 wait_ping "$bridge_port" "$bridge_pid" bridge "$out_dir/bench-http-bridge.log"
 say "mock pid $mock_pid on :$mock_port, bridge pid $bridge_pid on :$bridge_port"
 
-# CPU seconds (user + system) a process used so far; its name has no spaces, so fields count plainly.
-clock_ticks=$(getconf CLK_TCK)
-cpu_seconds() { [[ -r /proc/$1/stat ]] || { echo 0; return; }; awk -v hz="$clock_ticks" '{ printf "%.3f", ($14 + $15) / hz }' "/proc/$1/stat"; }
 # CPU seconds the whole machine has been busy (every core, every process): user, nice, system, irq, softirq, steal.
 machine_busy() { awk -v hz="$clock_ticks" '/^cpu / { printf "%.3f", ($2 + $3 + $4 + $7 + $8 + $9) / hz }' /proc/stat; }
-difference() { awk -v now="$1" -v then="$2" 'BEGIN { printf "%.3f", now - then }'; }
-cpu_since() { difference "$(cpu_seconds "$1")" "$2"; }
 
 failed=0
 run_bench() {

@@ -40,3 +40,11 @@ wait_ping() {
         sleep 0.05
     done
 }
+
+# CPU seconds (user + system) process PID has used so far, 0 once it is gone; its name has no
+# spaces, so the fields of /proc/PID/stat count plainly.
+clock_ticks=$(getconf CLK_TCK)
+cpu_seconds() { [[ -r /proc/$1/stat ]] || { echo 0; return; }; awk -v hz="$clock_ticks" '{ printf "%.3f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+difference() { awk -v now="$1" -v then="$2" 'BEGIN { printf "%.3f", now - then }'; }
+# cpu_since PID BEFORE: CPU seconds PID used since cpu_seconds said BEFORE.
+cpu_since() { difference "$(cpu_seconds "$1")" "$2"; }

@@ -228,13 +228,10 @@ struct ContentChunkScanner {
     /// reads. UTF-8's bytes from 0x80 up are never flagged.
     static func stopBytes(in word: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
-        /// The high bit of every zero byte of `value` (and perhaps of bytes above one).
-        func zeroBytes(_ value: UInt64) -> UInt64 { (value &- ones) & ~value & highs }
-        let quotes = zeroBytes(word ^ (ones &* 0x22))
-        let backslashes = zeroBytes(word ^ (ones &* 0x5C))
-        let controls = (word &- ones &* 0x20) & ~word & highs
-        return quotes | backslashes | controls
+        /// The high bit of every byte of `value` below `limit` (at most 0x80), and perhaps of bytes above one.
+        func below(_ limit: UInt64, _ value: UInt64) -> UInt64 { (value &- ones &* limit) & ~value & (ones &* 0x80) }
+        // A quote or a backslash is a zero byte once the word is XORed with it.
+        return below(1, word ^ (ones &* 0x22)) | below(1, word ^ (ones &* 0x5C)) | below(0x20, word)
     }
 
     /// The number 0 exactly (not 0.5, 01 or 0e1), the first choice's index on every chunk.
