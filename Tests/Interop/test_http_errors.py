@@ -544,5 +544,8 @@ def test_stalled_reader_is_disconnected_and_its_stream_cancelled(start_bridge) -
     finally:
         sock.close()
     assert b"data: [DONE]" not in received
-    assert 0 < len(received) < 8 * 1024 * 1024
+    # The client may have nothing: on a loaded machine the close can arrive as a reset, which
+    # drops what the client's kernel still held for it. The bridge says why it closed.
+    assert len(received) < 8 * 1024 * 1024
+    assert "client too slow, closing" in bridge.proc.output()
     bridge.ping()
