@@ -43,12 +43,9 @@ extension UpstreamCall {
         } else {
             // A last event without its blank line, and text the think-tag splitter held back.
             var tail: [LLMOutput] = []
-            for message in state.sse.finish() {
-                if let outputs = try? state.chunks.decode(message) { tail += outputs }
-            }
-            if state.chunks.isDone { state.sawEnd = true }
-            tail += state.chunks.finish()
-            if state.sawEnd || state.chunks.sawFinishReason { return .success(tail) }
+            state.decoder.finish(into: &tail)
+            if state.decoder.chunks.isDone { state.sawEnd = true }
+            if state.sawEnd || state.decoder.chunks.sawFinishReason { return .success(tail) }
             failure = StreamFailure(
                 code: .upstreamDisconnected, message: "The model server closed the stream before the answer was complete.")
         }

@@ -12,8 +12,7 @@ final class UpstreamCall: CurlTransferDelegate, LLMCall, Sendable {
         var status = 0
         var retryAfter: Double?
         var errorBody: [UInt8] = []
-        var sse = SSEDecoder()
-        var chunks = ChatChunkDecoder()
+        var decoder = ChatStreamDecoder()
         /// A token reached the receiver: from here on a failure ends the stream, never retries.
         var delivered = false
         var finished = false
@@ -73,8 +72,7 @@ final class UpstreamCall: CurlTransferDelegate, LLMCall, Sendable {
             state.status = 0
             state.retryAfter = nil
             state.errorBody = []
-            state.sse = SSEDecoder()
-            state.chunks = ChatChunkDecoder()
+            state.decoder = ChatStreamDecoder()
             state.sawEnd = false
             return state.attempt
         }
@@ -119,16 +117,12 @@ final class UpstreamCall: CurlTransferDelegate, LLMCall, Sendable {
                 if room > 0 { state.errorBody.append(contentsOf: body.prefix(room)) }
                 return
             }
-            do {
-                for message in try state.sse.feed(body) {
-                    outputs += try state.chunks.decode(message)
-                    if state.chunks.isDone { state.sawEnd = true }
-                }
-            } catch let error as StreamFailure {
-                failure = error
+            do throws(StreamFailure) {
+                try state.decoder.feed(body, into: &outputs)
             } catch {
-                failure = StreamFailure(code: .upstreamProtocol, message: "\(error)")
+                failure = error
             }
+            if state.decoder.chunks.isDone { state.sawEnd = true }
             sawToken = outputs.contains(where: \.isToken)
             if sawToken { state.delivered = true }
             if failure != nil { state.finished = true }

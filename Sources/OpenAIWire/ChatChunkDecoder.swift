@@ -24,6 +24,8 @@ public struct ChatChunkDecoder: Sendable {
     public private(set) var chunkCount = 0
 
     private var thinkTags: ThinkTagSplitter
+    /// The last plain chunk's bytes around its text: most chunks repeat them.
+    private var template: ChunkTemplate?
     private var toolCallIndexer = ToolCallIndexer()
 
     /// - Parameter splitsThinkTags: look for inline `<think>` at the start of the content.
@@ -34,39 +36,70 @@ public struct ChatChunkDecoder: Sendable {
     /// Decodes one SSE message. `event: error` throws its message as `.upstreamError`; other named
     /// events are not chat chunks and are ignored.
     public mutating func decode(_ message: SSEMessage) throws(StreamFailure) -> [LLMOutput] {
-        switch message.event {
-        case "message":
-            return try decode(data: message.data)
-        case "error":
-            throw UpstreamErrorBody(text: message.data).failure()
-        default:
-            return []
-        }
+        var message = message
+        var outputs: [LLMOutput] = []
+        // withUTF8 is not typed-throws: carry the outcome out as a Result.
+        let event = message.event
+        try message.data.withUTF8 { utf8 in
+            Result { () throws(StreamFailure) in
+                try decode(SSEMessageView(event: event, data: UnsafeRawBufferPointer(utf8), id: nil), into: &outputs)
+            }
+        }.get()
+        return outputs
     }
 
     /// Decodes one `data` payload: a chunk, `[DONE]`, or an error object.
     public mutating func decode(data: String) throws(StreamFailure) -> [LLMOutput] {
-        guard !isDone else { return [] }
+        try decode(SSEMessage(data: data))
+    }
+
+    /// `decode(_:)` for a message still in the SSE decoder's bytes, its outputs appended to
+    /// `outputs`: the path every token of an upstream stream takes.
+    public mutating func decode(_ message: SSEMessageView, into outputs: inout [LLMOutput]) throws(StreamFailure) {
+        switch message.event {
+        case "message":
+            try decode(data: message.data, into: &outputs)
+        case "error":
+            throw UpstreamErrorBody(text: String(decoding: message.data, as: UTF8.self)).failure()
+        default:
+            return
+        }
+    }
+
+    private mutating func decode(data: UnsafeRawBufferPointer, into outputs: inout [LLMOutput]) throws(StreamFailure) {
+        guard !isDone else { return }
         switch Self.classify(data) {
         case .blank:
-            return []
+            return
         case .done:
             isDone = true
-            return thinkTags.finish()
+            thinkTags.finish(into: &outputs)
+            return
         case .json:
             break
         }
-        var text = data
-        let known = ContentChunkScanner.Chunk(id: id, model: model, systemFingerprint: systemFingerprint)
-        if let chunk = text.withUTF8({ ContentChunkScanner.scan(UnsafeRawBufferPointer($0), known: known) }) {
+        // The scanner reads the bytes as they came. Invalid UTF-8 never passes it: a string it
+        // makes is validated (and a failure gives up), and one it only compares or steps over
+        // reads the same either way. The full decoder then gets the spec's decoding, U+FFFD for
+        // each bad sequence, as it always has.
+        if let chunk = template?.match(data) {
             chunkCount += 1
-            return decode(contentChunk: chunk)
+            decode(contentChunk: chunk, into: &outputs)
+            return
         }
+        let known = ContentChunkScanner.Chunk(id: id, model: model, systemFingerprint: systemFingerprint)
+        if let chunk = ContentChunkScanner.scan(data, known: known) {
+            chunkCount += 1
+            if let next = ChunkTemplate(chunk: chunk, bytes: data) { template = next }
+            decode(contentChunk: chunk, into: &outputs)
+            return
+        }
+        let text = String(decoding: data, as: UTF8.self)
         let value: JSONValue
         do {
-            value = try JSONParser.parse(data)
+            value = try JSONParser.parse(text)
         } catch {
-            let excerpt = UpstreamErrorBody.shortened(data)
+            let excerpt = UpstreamErrorBody.shortened(text)
             throw StreamFailure(
                 code: .upstreamProtocol, message: "The model server sent a chunk that is not valid JSON (\(error)): \(excerpt)")
         }
@@ -76,7 +109,7 @@ public struct ChatChunkDecoder: Sendable {
                 message: "The model server sent a chunk that is a JSON \(value.typeName), not an object.")
         }
         chunkCount += 1
-        return try decode(chunk: chunk)
+        outputs += try decode(chunk: chunk)
     }
 
     /// Releases content held back while a think tag was undecided; call when the stream ends
@@ -112,23 +145,21 @@ public struct ChatChunkDecoder: Sendable {
     }
 
     /// The same outputs `decode(chunk:)` gives for a chunk of the shape the scanner accepts.
-    private mutating func decode(contentChunk chunk: ContentChunkScanner.Chunk) -> [LLMOutput] {
+    private mutating func decode(contentChunk chunk: ContentChunkScanner.Chunk, into outputs: inout [LLMOutput]) {
         if let text = chunk.id, !text.isEmpty { id = text }
         if let text = chunk.model, !text.isEmpty { model = text }
         if let text = chunk.systemFingerprint, !text.isEmpty { systemFingerprint = text }
-        var outputs: [LLMOutput] = []
         if let reasoning = Self.nonEmpty(chunk.reasoningContent) ?? Self.nonEmpty(chunk.reasoning) {
             outputs.append(.reasoning(reasoning))
         }
         if let content = chunk.content {
-            outputs.append(contentsOf: thinkTags.feed(content))
+            thinkTags.feed(content, into: &outputs)
         }
         if let reason = Self.nonEmpty(chunk.finishReason) {
-            outputs.append(contentsOf: thinkTags.finish())
+            thinkTags.finish(into: &outputs)
             outputs.append(.finishReason(reason))
             sawFinishReason = true
         }
-        return outputs
     }
 
     private mutating func decode(choice: JSONObject, into outputs: inout [LLMOutput]) {
@@ -158,11 +189,10 @@ public struct ChatChunkDecoder: Sendable {
 
     private enum PayloadKind { case blank, done, json }
 
-    private static func classify(_ data: String) -> PayloadKind {
-        let utf8 = data.utf8
-        guard let first = utf8.first(where: { !ThinkTagSplitter.isWhitespace($0) }) else { return .blank }
-        guard first == UInt8(ascii: "["), utf8.count <= 32 else { return .json }
-        let trimmed = utf8.filter { !ThinkTagSplitter.isWhitespace($0) }
+    private static func classify(_ data: UnsafeRawBufferPointer) -> PayloadKind {
+        guard let first = data.first(where: { !ThinkTagSplitter.isWhitespace($0) }) else { return .blank }
+        guard first == UInt8(ascii: "["), data.count <= 32 else { return .json }
+        let trimmed = data.filter { !ThinkTagSplitter.isWhitespace($0) }
         return trimmed.elementsEqual("[DONE]".utf8) ? .done : .json
     }
 

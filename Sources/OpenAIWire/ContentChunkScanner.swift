@@ -17,6 +17,10 @@ struct ContentChunkScanner {
         var id: String?
         var model: String?
         var systemFingerprint: String?
+        /// Where the delta's text strings stood (quotes included), and how many there were;
+        /// nulls not counted. `ChunkTemplate` is made from a chunk with exactly one.
+        var textValue: Range<Int>?
+        var textValueCount = 0
     }
 
     private let bytes: UnsafeRawBufferPointer
@@ -105,13 +109,20 @@ struct ContentChunkScanner {
 
     private mutating func delta(into chunk: inout Chunk) -> Bool {
         members { scanner, key in
+            let start = scanner.index
+            let read: Bool
             switch key {
-            case "content": return scanner.optionalString(into: &chunk.content)
-            case "reasoning_content": return scanner.optionalString(into: &chunk.reasoningContent)
-            case "reasoning": return scanner.optionalString(into: &chunk.reasoning)
+            case "content": read = scanner.optionalString(into: &chunk.content)
+            case "reasoning_content": read = scanner.optionalString(into: &chunk.reasoningContent)
+            case "reasoning": read = scanner.optionalString(into: &chunk.reasoning)
             case "role": return scanner.skipValue(depth: 4)
             default: return false
             }
+            if read, scanner.bytes[start] == UInt8(ascii: "\"") {
+                chunk.textValue = start..<scanner.index
+                chunk.textValueCount += 1
+            }
+            return read
         }
     }
 

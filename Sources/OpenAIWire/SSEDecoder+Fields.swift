@@ -1,14 +1,15 @@
 // MARK: - Interpreting lines (the spec's "process the field" and "dispatch the event")
 
 extension SSEDecoder {
-    /// Handles one complete line, terminator excluded; returns a message when the line is blank
-    /// and completes one. Sets `failure` when the message's data would exceed its bound.
-    mutating func processLine(_ line: UnsafeRawBufferPointer) -> SSEMessage? {
+    /// Handles one complete line, terminator excluded; true when the line is blank and completes
+    /// a message (then in `data` and `eventType` until `clearMessage`). Sets `failure` when the
+    /// message's data would exceed its bound.
+    mutating func processLine(_ line: UnsafeRawBufferPointer) -> Bool {
         guard let first = line.first else { return dispatch() }
         let colon = UInt8(ascii: ":")
         if first == colon {
             commentCount += 1
-            return nil
+            return false
         }
         var nameEnd = 0
         while nameEnd < line.count, line[nameEnd] != colon { nameEnd += 1 }
@@ -20,7 +21,7 @@ extension SSEDecoder {
             guard data.count + value.count + 1 <= configuration.maximumEventLength else {
                 failure = Failure(kind: .eventTooLong, limit: configuration.maximumEventLength)
                 data = []
-                return nil
+                return false
             }
             data.append(contentsOf: value)
             data.append(Self.lineFeed)
@@ -33,23 +34,27 @@ extension SSEDecoder {
             if let milliseconds = Self.decimal(value) { retry = milliseconds }
         }
         // Any other field name is ignored, as the spec requires.
-        return nil
+        return false
     }
 
-    /// The blank line: the collected data becomes a message, unless there is none.
-    mutating func dispatch() -> SSEMessage? {
-        defer {
+    /// The blank line: the collected data is a message, unless there is none (then the event
+    /// type is forgotten, as the spec says).
+    mutating func dispatch() -> Bool {
+        guard !data.isEmpty else {
             eventType = ""
-            if data.capacity > Self.retainedCapacity {
-                data = []
-            } else {
-                data.removeAll(keepingCapacity: true)
-            }
+            return false
         }
-        guard !data.isEmpty else { return nil }
-        // The spec's UTF-8 decode: invalid sequences become U+FFFD, never an error.
-        let text = String(decoding: data[..<(data.count - 1)], as: UTF8.self)
-        return SSEMessage(event: eventType.isEmpty ? "message" : eventType, data: text, id: lastEventID)
+        return true
+    }
+
+    /// Forgets the message just handed over; its buffer is kept unless one huge message grew it.
+    mutating func clearMessage() {
+        eventType = ""
+        if data.capacity > Self.retainedCapacity {
+            data = []
+        } else {
+            data.removeAll(keepingCapacity: true)
+        }
     }
 
     static func equals(_ bytes: UnsafeRawBufferPointer, _ literal: StaticString) -> Bool {

@@ -86,13 +86,26 @@ public struct SSEDecoder: Sendable {
     /// A failure discards the messages completed earlier in the same call: the stream is broken
     /// and the caller ends it.
     public mutating func feed(_ bytes: UnsafeRawBufferPointer) throws(Failure) -> [SSEMessage] {
+        var messages: [SSEMessage] = []
+        try feed(bytes) { view in
+            messages.append(view.message)
+            return true
+        }
+        return messages
+    }
+
+    /// Parses the next bytes of the stream, handing each message to `body` as it completes, its
+    /// data as the decoder's own bytes: the upstream path reads every token's chunk this way,
+    /// without a String of the whole chunk. `body` returns false to stop reading these bytes; the
+    /// stream is then given up (what followed in them is dropped). A failure is thrown after the
+    /// messages before it in these bytes were handed over.
+    public mutating func feed(_ bytes: UnsafeRawBufferPointer, each body: (SSEMessageView) -> Bool) throws(Failure) {
         if let failure { throw failure }
         var index = skipByteOrderMark(in: bytes)
         if skipsLineFeed, index < bytes.count {
             skipsLineFeed = false
             if bytes[index] == Self.lineFeed { index += 1 }
         }
-        var messages: [SSEMessage] = []
         while index < bytes.count {
             guard let end = Self.lineEnd(in: bytes, from: index) else {
                 try checkLineLength(carried.count + bytes.count - index)
@@ -101,11 +114,12 @@ public struct SSEDecoder: Sendable {
             }
             try checkLineLength(carried.count + end - index)
             let line = UnsafeRawBufferPointer(rebasing: bytes[index..<end])
+            let dispatched: Bool
             if carried.isEmpty {
-                if let message = processLine(line) { messages.append(message) }
+                dispatched = processLine(line)
             } else {
                 carried.append(contentsOf: line)
-                if let message = processCarriedLine() { messages.append(message) }
+                dispatched = processCarriedLine()
             }
             if let failure { throw failure }
             index = end + 1
@@ -116,8 +130,8 @@ public struct SSEDecoder: Sendable {
                     index += 1
                 }
             }
+            if dispatched, !handOver(to: body) { return }
         }
-        return messages
     }
 
     /// `feed` for bytes in an array.
@@ -132,15 +146,36 @@ public struct SSEDecoder: Sendable {
     /// configuration says to dispatch it. The decoder is then ready for a new stream (a reconnect);
     /// `lastEventID`, `retry` and `commentCount` are kept.
     public mutating func finish() -> [SSEMessage] {
+        var messages: [SSEMessage] = []
+        finish { view in
+            messages.append(view.message)
+            return true
+        }
+        return messages
+    }
+
+    /// `finish()`, handing the last message, if any, to `body` as `feed(_:each:)` does.
+    public mutating func finish(each body: (SSEMessageView) -> Bool) {
         defer { reset() }
-        guard failure == nil, configuration.dispatchesUnterminatedEventAtEnd else { return [] }
+        guard failure == nil, configuration.dispatchesUnterminatedEventAtEnd else { return }
         if let matched = bomMatched, matched > 0 {
             carried.insert(contentsOf: Self.byteOrderMark[..<matched], at: 0)
         }
-        var messages: [SSEMessage] = []
-        if !carried.isEmpty, let message = processCarriedLine() { messages.append(message) }
-        if let message = dispatch() { messages.append(message) }
-        return failure == nil ? messages : []
+        // A carried line is never blank, so only the final dispatch can complete a message.
+        if !carried.isEmpty, processCarriedLine() { _ = handOver(to: body) }
+        guard failure == nil, dispatch() else { return }
+        _ = handOver(to: body)
+    }
+
+    /// Hands the message collected in `data` to `body`, then clears it for the next one.
+    private mutating func handOver(to body: (SSEMessageView) -> Bool) -> Bool {
+        defer { clearMessage() }
+        let event = eventType.isEmpty ? "message" : eventType
+        let id = lastEventID
+        return data.withUnsafeBytes { bytes in
+            // The last byte is the line feed every data line adds: the spec drops the final one.
+            body(SSEMessageView(event: event, data: UnsafeRawBufferPointer(rebasing: bytes.dropLast()), id: id))
+        }
     }
 
     // MARK: - Scanning
@@ -184,16 +219,16 @@ public struct SSEDecoder: Sendable {
         throw failure
     }
 
-    private mutating func processCarriedLine() -> SSEMessage? {
+    private mutating func processCarriedLine() -> Bool {
         // Move the buffer out so processLine can mutate self while reading it.
         var line: [UInt8] = []
         swap(&line, &carried)
-        let message = line.withUnsafeBytes { processLine($0) }
+        let dispatched = line.withUnsafeBytes { processLine($0) }
         if line.capacity <= Self.retainedCapacity {
             line.removeAll(keepingCapacity: true)
             swap(&line, &carried)
         }
-        return message
+        return dispatched
     }
 
     private mutating func reset() {

@@ -38,54 +38,66 @@ public struct ThinkTagSplitter: Sendable {
     /// Splits the next piece of content into `.reasoning` and `.text` outputs (in order, empty
     /// pieces left out).
     public mutating func feed(_ content: String) -> [LLMOutput] {
+        var outputs: [LLMOutput] = []
+        feed(content, into: &outputs)
+        return outputs
+    }
+
+    /// `feed(_:)`, its outputs appended to `outputs` (no array of its own for every token).
+    public mutating func feed(_ content: String, into outputs: inout [LLMOutput]) {
         switch state {
         case .text:
-            return content.isEmpty ? [] : [.text(content)]
+            if !content.isEmpty { outputs.append(.text(content)) }
         case .thinking where held.isEmpty && !content.utf8.contains(Self.closeTag[0]):
             // The common case inside a think block: no '<', so nothing here can start the close tag.
-            return content.isEmpty ? [] : [.reasoning(content)]
+            if !content.isEmpty { outputs.append(.reasoning(content)) }
         default:
             held.append(contentsOf: content.utf8)
-            return process()
+            process(into: &outputs)
         }
     }
 
     /// Releases whatever was held back: the content ended, so a partial tag is just content.
     public mutating func finish() -> [LLMOutput] {
+        var outputs: [LLMOutput] = []
+        finish(into: &outputs)
+        return outputs
+    }
+
+    /// `finish()`, its output appended to `outputs`.
+    public mutating func finish(into outputs: inout [LLMOutput]) {
         defer { held = [] }
         switch state {
         case .opening, .text, .closing, .enteringThought:
             state = .text
-            return held.isEmpty ? [] : [.text(String(decoding: held, as: UTF8.self))]
+            if !held.isEmpty { outputs.append(.text(String(decoding: held, as: UTF8.self))) }
         case .thinking:
-            return held.isEmpty ? [] : [.reasoning(String(decoding: held, as: UTF8.self))]
+            if !held.isEmpty { outputs.append(.reasoning(String(decoding: held, as: UTF8.self))) }
         }
     }
 
     // MARK: - States
 
-    private mutating func process() -> [LLMOutput] {
-        var outputs: [LLMOutput] = []
+    private mutating func process(into outputs: inout [LLMOutput]) {
         // Each pass either waits for more bytes or moves to a later state, so this ends.
         while !held.isEmpty {
             switch state {
             case .opening:
-                guard openIfTagged() else { return outputs }
+                guard openIfTagged() else { return }
             case .enteringThought:
-                guard dropLeadingWhitespace() else { return outputs }
+                guard dropLeadingWhitespace() else { return }
                 state = .thinking
             case .thinking:
                 if let reasoning = releaseReasoning() { outputs.append(.reasoning(reasoning)) }
-                if state == .thinking { return outputs }
+                if state == .thinking { return }
             case .closing:
-                guard dropLeadingWhitespace() else { return outputs }
+                guard dropLeadingWhitespace() else { return }
                 state = .text
             case .text:
                 outputs.append(.text(String(decoding: held, as: UTF8.self)))
                 held = []
             }
         }
-        return outputs
     }
 
     /// In `.opening`: decides whether the content opens with `<think>`; false while undecided.

@@ -1,37 +1,31 @@
 import BridgeCore
 import OpenAIWire
 
-/// Feeds `pieces` to a fresh SSEDecoder and ChatChunkDecoder, as a transfer's reads would.
+/// Feeds `pieces` to a fresh ChatStreamDecoder, as a transfer's reads would. The messages are
+/// those a separate SSEDecoder dispatches for the same pieces, as many as the stream decoder read.
 func decodeStream(
     _ pieces: [[UInt8]], configuration: SSEDecoder.Configuration = SSEDecoder.Configuration()
 ) -> DecodeRun {
-    var sse = SSEDecoder(configuration: configuration)
-    var chunks = ChatChunkDecoder()
+    var decoder = ChatStreamDecoder(sse: SSEDecoder(configuration: configuration))
+    var messageDecoder = SSEDecoder(configuration: configuration)
     var run = DecodeRun()
-    func consume(_ messages: [SSEMessage]) throws(StreamFailure) {
-        for message in messages {
-            run.messages.append(message)
-            run.outputs += try chunks.decode(message)
-        }
-    }
+    var messages: [SSEMessage] = []
     do throws(StreamFailure) {
         for piece in pieces {
-            let messages: [SSEMessage]
-            do {
-                messages = try sse.feed(piece)
-            } catch {
-                throw StreamFailure(code: .upstreamProtocol, message: error.description)
-            }
-            try consume(messages)
+            messages += (try? messageDecoder.feed(piece)) ?? []
+            try piece.withUnsafeBytes { bytes in
+                Result { () throws(StreamFailure) in try decoder.feed(bytes, into: &run.outputs) }
+            }.get()
         }
-        try consume(sse.finish())
-        run.outputs += chunks.finish()
+        messages += messageDecoder.finish()
+        decoder.finish(into: &run.outputs)
     } catch {
         run.failure = error
     }
-    run.isDone = chunks.isDone
-    run.model = chunks.model
-    run.commentCount = sse.commentCount
+    run.messages = Array(messages.prefix(decoder.messageCount))
+    run.isDone = decoder.chunks.isDone
+    run.model = decoder.chunks.model
+    run.commentCount = decoder.sse.commentCount
     return run
 }
 
