@@ -26,6 +26,12 @@ public struct ChatChunkDecoder: Sendable {
     private var thinkTags: ThinkTagSplitter
     /// The last plain chunk's bytes around its text: most chunks repeat them.
     private var template: ChunkTemplate?
+    /// Templates in a row that no chunk matched. A server that varies some field on every chunk
+    /// (OpenAI's random `obfuscation`, a per-chunk timestamp) would otherwise have one copied
+    /// out of every chunk for nothing; after a few the stream is read without them.
+    private(set) var unmatchedTemplates = 0
+    private var templateMatched = false
+    static let unmatchedTemplateLimit = 3
     private var toolCallIndexer = ToolCallIndexer()
 
     /// - Parameter splitsThinkTags: look for inline `<think>` at the start of the content.
@@ -83,6 +89,8 @@ public struct ChatChunkDecoder: Sendable {
         // reads the same either way. The full decoder then gets the spec's decoding, U+FFFD for
         // each bad sequence, as it always has.
         if let chunk = template?.match(data) {
+            templateMatched = true
+            unmatchedTemplates = 0
             chunkCount += 1
             decode(contentChunk: chunk, into: &outputs)
             return
@@ -90,7 +98,11 @@ public struct ChatChunkDecoder: Sendable {
         let known = ContentChunkScanner.Chunk(id: id, model: model, systemFingerprint: systemFingerprint)
         if let chunk = ContentChunkScanner.scan(data, known: known) {
             chunkCount += 1
-            if let next = ChunkTemplate(chunk: chunk, bytes: data) { template = next }
+            if unmatchedTemplates < Self.unmatchedTemplateLimit, let next = ChunkTemplate(chunk: chunk, bytes: data) {
+                if template != nil, !templateMatched { unmatchedTemplates += 1 }
+                template = next
+                templateMatched = false
+            }
             decode(contentChunk: chunk, into: &outputs)
             return
         }

@@ -84,3 +84,29 @@ struct ChunkTemplateTests {
         #expect(templates > 200 && matched > 2 * templates, "too few templates or matches to say much: \(templates), \(matched)")
     }
 }
+
+@Suite("Chunk templates in a stream")
+struct ChunkTemplateStreamTests {
+    private func chunk(_ text: String, extra: String) -> String {
+        #"{"id":"c","choices":[{"index":0,"delta":{"content":""# + text + #""}}]"# + extra + "}"
+    }
+
+    /// A field that changes on every chunk makes every template miss: after a few, none are made,
+    /// and the outputs are what they always were.
+    @Test func aServerThatVariesEveryChunkStopsGettingTemplates() throws {
+        var decoder = ChatChunkDecoder()
+        var outputs: [LLMOutput] = []
+        for index in 0..<20 { outputs += try decoder.decode(data: chunk("t\(index)", extra: #","obfuscation":"\#(index)""#)) }
+        #expect(outputs == (0..<20).map { .text("t\($0)") })
+        #expect(decoder.unmatchedTemplates == ChatChunkDecoder.unmatchedTemplateLimit)
+    }
+
+    /// The role chunk's template misses once; the next one matches and resets the count.
+    @Test func aStreamThatRepeatsItsChunksKeepsItsTemplate() throws {
+        var decoder = ChatChunkDecoder()
+        var outputs = try decoder.decode(data: #"{"id":"c","choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}"#)
+        for index in 0..<20 { outputs += try decoder.decode(data: chunk("t\(index)", extra: "")) }
+        #expect(outputs == (0..<20).map { .text("t\($0)") })
+        #expect(decoder.unmatchedTemplates == 0)
+    }
+}
