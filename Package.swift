@@ -57,7 +57,7 @@ let package = Package(
             dependencies: ["BridgeCore", "OpenAIWire", "AMQP", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "Bench",
-            dependencies: ["BridgeCore", "OpenAIWire", "Curl", "AMQP", "CEpoll", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["BridgeCore", "OpenAIWire", "SimulatedModel", "Curl", "AMQP", "CEpoll", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "BridgeConfig",
             dependencies: ["BridgeCore", .product(name: "Yams", package: "Yams")]),

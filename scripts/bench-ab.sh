@@ -8,11 +8,11 @@
 #        scripts/bench-ab.sh /tmp/before/.build/release/tokenbridge .build/release/tokenbridge
 #
 # Starts `BIN_A mock-llm` (unlimited rate) once, then for each round a bridge from A and one from B
-# in front of it, each driven by `BIN_A bench` for AB_DURATION at AB_STREAMS streams of 100 tokens,
+# in front of it, each driven by `BIN_A bench` for AB_DURATION at AB_STREAMS streams of AB_TOKENS tokens,
 # and prints per run: streams/s, the bridge's and the mock's CPU per token (from /proc), TTFT
 # p50/p99, lost tokens, errors, peak RSS; first one run straight against the mock.
 #
-# Environment: AB_STREAMS (100), AB_DURATION (6s), AB_PIN=1 (bridge on CPU 0, mock and client on
+# Environment: AB_STREAMS (100), AB_TOKENS (100 per answer; 2 shows the per-answer cost), AB_DURATION (6s), AB_PIN=1 (bridge on CPU 0, mock and client on
 # CPU 1), AB_ENV_A / AB_ENV_B (extra environment for that bridge, e.g. "MALLOC_CONF=...").
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -24,6 +24,7 @@ raise_open_files
 bin_a=$1 bin_b=$2 rounds=${3:-3}
 for bin in "$bin_a" "$bin_b"; do [[ -x $bin ]] || { say "not an executable: $bin"; exit 2; }; done
 streams=${AB_STREAMS:-100}
+tokens=${AB_TOKENS:-100}
 duration=${AB_DURATION:-6s}
 bridge_cpus=() load_cpus=()
 if [[ ${AB_PIN:-0} == 1 ]]; then bridge_cpus=(taskset -c 0); load_cpus=(taskset -c 1); fi
@@ -32,7 +33,7 @@ trap 'cleanup; rm -rf "$work"' EXIT
 
 
 mock_port=$(free_port)
-"${load_cpus[@]}" "$bin_a" mock-llm --host 127.0.0.1 --port "$mock_port" --rate 0 --tokens 100 --log-level warning \
+"${load_cpus[@]}" "$bin_a" mock-llm --host 127.0.0.1 --port "$mock_port" --rate 0 --tokens "$tokens" --log-level warning \
     >"$work/mock.log" 2>&1 &
 mock_pid=$!
 pids+=("$mock_pid")
@@ -60,7 +61,7 @@ failed=0
 bench() { # URL JSON [PID]
     local pid_args=()
     [[ -n ${3:-} ]] && pid_args=(--pid "$3")
-    "${load_cpus[@]}" "$bin_a" bench --url "$1" --streams "$streams" --tokens 100 --duration "$duration" \
+    "${load_cpus[@]}" "$bin_a" bench --url "$1" --streams "$streams" --tokens "$tokens" --duration "$duration" \
         "${pid_args[@]}" --quiet --json >"$2" || failed=1
 }
 

@@ -47,6 +47,18 @@ public struct JSONParser {
         return value
     }
 
+    /// Parses the string whose opening quote is at `index` and moves `index` past its closing
+    /// one: `parseValue(in:at:)` for a caller that knows a string is there, without the
+    /// `JSONValue` around it.
+    public static func parseString(in buffer: UnsafeRawBufferPointer, at index: inout Int) throws(Failure) -> String {
+        var parser = JSONParser(buffer: buffer)
+        parser.index = index
+        guard parser.current == UInt8(ascii: "\"") else { throw parser.failure("expected a string") }
+        let string = try parser.parseString()
+        index = parser.index
+        return string
+    }
+
     let buffer: UnsafeRawBufferPointer
     var index = 0
 

@@ -82,13 +82,20 @@ public final class StreamJournal: Sendable {
         }
 
         /// Keeps one event and hands it to the readers; returns how many bytes the entry grew by.
-        mutating func record(_ recorded: RecordedEvent, now: ContinuousClock.Instant) -> Int {
+        mutating func record(_ event: StreamEvent, now: ContinuousClock.Instant) -> Int {
             let before = events.byteCount
-            events.append(recorded.event)
-            if recorded.isTerminal { events.shrinkToFit() }
+            events.append(event)
+            let isTerminal = event.isTerminal
+            if isTerminal { events.shrinkToFit() }
             let size = events.byteCount - before
             bytes += size
             lastRecordedAt = now
+            // Most streams have no reader here (their caller reads its own answer): no copy then.
+            guard !readers.isEmpty else {
+                if isTerminal { finishedAt = now }
+                return size
+            }
+            let recorded = RecordedEvent(event)
             for attached in readers.values where recorded.seq > attached.after {
                 if let catchUp = attached.catchingUp {
                     catchUp.pending.append(recorded)
@@ -327,22 +334,25 @@ public final class StreamJournal: Sendable {
     fileprivate func record(
         contentsOf events: [StreamEvent], uid: String, sharedWithChannel: Bool, now: ContinuousClock.Instant = .now
     ) {
-        state.withLock { state in
-            // Each event changes its entry in place through the index: the entry is never copied.
-            // Removing entries (a new run, pruning) moves the others, so the index is found again.
-            var index = state.entries.index(forKey: uid)
-            for event in events {
-                if case .start(let epoch, _) = event.kind {
-                    begin(uid: uid, epoch: epoch, sharedWithChannel: sharedWithChannel, now: now, in: &state)
-                    index = state.entries.index(forKey: uid)
-                }
-                guard let current = index else { continue }
-                let recorded = RecordedEvent(event)
-                state.bytes += state.entries.values[current].record(recorded, now: now)
-                if recorded.isTerminal {
-                    state.finishedOrder.append((uid, now))
-                    prune(&state, now: now)
-                    index = state.entries.index(forKey: uid)
+        // Read in place: iterating the array copied (retained, then released) every event.
+        events.withUnsafeBufferPointer { events in
+            state.withLock { state in
+                // Each event changes its entry in place through the index: the entry is never
+                // copied. Removing entries (a new run, pruning) moves the others, so the index is
+                // found again.
+                var index = state.entries.index(forKey: uid)
+                for position in events.indices {
+                    if case .start(let epoch, _) = events[position].kind {
+                        begin(uid: uid, epoch: epoch, sharedWithChannel: sharedWithChannel, now: now, in: &state)
+                        index = state.entries.index(forKey: uid)
+                    }
+                    guard let current = index else { continue }
+                    state.bytes += state.entries.values[current].record(events[position], now: now)
+                    if events[position].isTerminal {
+                        state.finishedOrder.append((uid, now))
+                        prune(&state, now: now)
+                        index = state.entries.index(forKey: uid)
+                    }
                 }
             }
         }

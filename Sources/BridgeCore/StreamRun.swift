@@ -95,18 +95,30 @@ public final class StreamRun: LLMReceiver, Sendable {
                 if !state.finished { firstTokenAt = .now }
             }
             guard !state.finished else { return firstTokenAt }
-            var kinds: [StreamEvent.Kind] = []
-            kinds.reserveCapacity(outputs.count)
+            var events: [StreamEvent] = []
+            events.reserveCapacity(outputs.count)
             for output in outputs {
+                let kind: StreamEvent.Kind
                 switch output {
-                case .text(let text): if !text.isEmpty { kinds.append(.delta(text: text)) }
-                case .reasoning(let text): if !text.isEmpty { kinds.append(.reasoning(text: text)) }
-                case .toolCall(let call): kinds.append(.toolCall(call))
-                case .finishReason(let reason): state.finishReason = reason
-                case .usage(let usage): state.usage = usage
+                case .text(let text) where !text.isEmpty: kind = .delta(text: text)
+                case .reasoning(let text) where !text.isEmpty: kind = .reasoning(text: text)
+                case .toolCall(let call): kind = .toolCall(call)
+                case .finishReason(let reason):
+                    state.finishReason = reason
+                    continue
+                case .usage(let usage):
+                    state.usage = usage
+                    continue
+                case .text, .reasoning:
+                    continue
                 }
+                events.append(StreamEvent(uid: uid, seq: state.nextSeq, kind: kind))
+                state.nextSeq += 1
             }
-            deliver(kinds, state: &state)
+            // Under the lock, so every sink sees events in seq order.
+            if !events.isEmpty {
+                for sink in sinks { sink.deliver(contentsOf: events) }
+            }
             return firstTokenAt
         }
         // Reported outside the lock; the instant was taken before the sinks saw the token.
@@ -157,19 +169,5 @@ public final class StreamRun: LLMReceiver, Sendable {
         state.nextSeq += 1
         for sink in sinks { sink.deliver(event) }
         return event
-    }
-
-    private func deliver(_ kinds: [StreamEvent.Kind], state: inout State) {
-        guard kinds.count > 1 else {
-            if let kind = kinds.first { deliver(kind, state: &state) }
-            return
-        }
-        var events: [StreamEvent] = []
-        events.reserveCapacity(kinds.count)
-        for kind in kinds {
-            events.append(StreamEvent(uid: uid, seq: state.nextSeq, kind: kind))
-            state.nextSeq += 1
-        }
-        for sink in sinks { sink.deliver(contentsOf: events) }
     }
 }

@@ -21,15 +21,10 @@ final class SSEChatSink: EventSink {
     /// One write to the server thread for the lot.
     func deliver(contentsOf events: [StreamEvent]) {
         var bytes: [UInt8] = []
-        var terminal = false
-        encoder.withLock { encoder in
-            for event in events {
-                encoder.appendFrames(for: event, to: &bytes)
-                if event.isTerminal { terminal = true }
-            }
-        }
-        if terminal {
-            responder.finish(bytes + SSEFrame.done)
+        encoder.withLock { $0.appendFrames(for: events, to: &bytes) }
+        if events.contains(where: \.isTerminal) {
+            bytes += SSEFrame.done
+            responder.finish(bytes)
         } else if !bytes.isEmpty {
             responder.write(bytes)
         }

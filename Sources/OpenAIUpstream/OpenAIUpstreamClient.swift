@@ -7,11 +7,17 @@ public final class OpenAIUpstreamClient: LLMClient {
     public let configuration: UpstreamConfiguration
     let loop: CurlMultiLoop
     let logger: Logger
+    /// The timeouts' reasons, made once: the idle one is set again on every read that brings a
+    /// token, and formatting a Duration there cost about 1% of the bridge's CPU.
+    let firstTokenTimeoutReason: String
+    let idleTimeoutReason: String
 
     public init(configuration: UpstreamConfiguration, loop: CurlMultiLoop, logger: Logger) {
         self.configuration = configuration
         self.loop = loop
         self.logger = logger
+        firstTokenTimeoutReason = "no first token within \(configuration.firstTokenTimeout)"
+        idleTimeoutReason = "no token for \(configuration.idleTimeout)"
     }
 
     public func start(_ request: UpstreamRequest, receiver: any LLMReceiver) -> any LLMCall {

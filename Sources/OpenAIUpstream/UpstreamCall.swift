@@ -92,7 +92,7 @@ final class UpstreamCall: CurlTransferDelegate, LLMCall, Sendable {
             client.loop.cancel(id)
             return
         }
-        client.loop.setDeadline(id, min(firstToken, deadline), reason: "no first token within \(configuration.firstTokenTimeout)")
+        client.loop.setDeadline(id, min(firstToken, deadline), reason: client.firstTokenTimeoutReason)
     }
 
     // MARK: - CurlTransferDelegate
@@ -129,7 +129,7 @@ final class UpstreamCall: CurlTransferDelegate, LLMCall, Sendable {
         }
         if sawToken {
             let idle = client.configuration.idleTimeout
-            client.loop.setDeadline(id, min(ContinuousClock.now.advanced(by: idle), deadline), reason: "no token for \(idle)")
+            client.loop.setDeadline(id, min(ContinuousClock.now.advanced(by: idle), deadline), reason: client.idleTimeoutReason)
         }
         if !outputs.isEmpty { receiver.llmDidProduce(contentsOf: outputs) }
         if let failure {

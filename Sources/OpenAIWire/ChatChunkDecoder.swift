@@ -31,6 +31,9 @@ public struct ChatChunkDecoder: Sendable {
     /// out of every chunk for nothing; after a few the stream is read without them.
     private(set) var unmatchedTemplates = 0
     private var templateMatched = false
+    /// `id`, `model` and `systemFingerprint` are what `template` would set: a match then leaves
+    /// them be (assigning the same strings on every token retained and released each of them).
+    private var identityIsTemplates = false
     static let unmatchedTemplateLimit = 3
     private var toolCallIndexer = ToolCallIndexer()
 
@@ -88,24 +91,29 @@ public struct ChatChunkDecoder: Sendable {
         // makes is validated (and a failure gives up), and one it only compares or steps over
         // reads the same either way. The full decoder then gets the spec's decoding, U+FFFD for
         // each bad sequence, as it always has.
-        if let chunk = template?.match(data) {
+        if let template, let text = template.text(in: data) {
             templateMatched = true
             unmatchedTemplates = 0
             chunkCount += 1
-            decode(contentChunk: chunk, into: &outputs)
+            decode(text, of: template, into: &outputs)
             return
         }
         let known = ContentChunkScanner.Chunk(id: id, model: model, systemFingerprint: systemFingerprint)
         if let chunk = ContentChunkScanner.scan(data, known: known) {
             chunkCount += 1
+            var madeTemplate = false
             if unmatchedTemplates < Self.unmatchedTemplateLimit, let next = ChunkTemplate(chunk: chunk, bytes: data) {
                 if template != nil, !templateMatched { unmatchedTemplates += 1 }
                 template = next
                 templateMatched = false
+                madeTemplate = true
             }
             decode(contentChunk: chunk, into: &outputs)
+            // The template holds this chunk's id, model and fingerprint, which were just set.
+            identityIsTemplates = madeTemplate
             return
         }
+        identityIsTemplates = false
         let text = String(decoding: data, as: UTF8.self)
         let value: JSONValue
         do {
@@ -171,6 +179,20 @@ public struct ChatChunkDecoder: Sendable {
             thinkTags.finish(into: &outputs)
             outputs.append(.finishReason(reason))
             sawFinishReason = true
+        }
+    }
+
+    /// `decode(contentChunk:)` of `template.match(_:)`'s chunk, without making that chunk.
+    private mutating func decode(_ text: String, of template: ChunkTemplate, into outputs: inout [LLMOutput]) {
+        if !identityIsTemplates {
+            if let known = template.id, !known.isEmpty { id = known }
+            if let known = template.model, !known.isEmpty { model = known }
+            if let known = template.systemFingerprint, !known.isEmpty { systemFingerprint = known }
+            identityIsTemplates = true
+        }
+        switch template.field {
+        case .content: thinkTags.feed(text, into: &outputs)
+        case .reasoningContent, .reasoning: if !text.isEmpty { outputs.append(.reasoning(text)) }
         }
     }
 

@@ -52,6 +52,25 @@ public struct ChatChunkEncoder: Sendable {
         }
     }
 
+    /// `appendFrames(for:to:)` for a run of events, into a buffer reserved once for the run's
+    /// likely size: growing it frame by frame copied it several times per run.
+    public mutating func appendFrames(for events: [StreamEvent], to bytes: inout [UInt8]) {
+        // Read in place: iterating the array copied (retained, then released) every event twice.
+        events.withUnsafeBufferPointer { events in
+            var textBytes = 0
+            for index in events.indices {
+                switch events[index].kind {
+                case .delta(let text), .reasoning(let text): textBytes += text.utf8.count
+                default: textBytes += 256
+                }
+            }
+            let perFrame = max(contentPrefix.count, reasoningPrefix.count, 160) + Self.deltaSuffix.count
+            // An eighth more text for escapes, as JSON text rarely needs more.
+            bytes.reserveCapacity(bytes.count + events.count * perFrame + textBytes + textBytes / 8)
+            for index in events.indices { appendFrames(for: events[index], to: &bytes) }
+        }
+    }
+
     private var contentPrefix: [UInt8] = []
     private var reasoningPrefix: [UInt8] = []
     private static let deltaSuffix = Array(#"},"finish_reason":null}]}"#.utf8) + Array("\n\n".utf8)

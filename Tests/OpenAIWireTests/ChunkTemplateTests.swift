@@ -109,4 +109,20 @@ struct ChunkTemplateStreamTests {
         #expect(outputs == (0..<20).map { .text("t\($0)") })
         #expect(decoder.unmatchedTemplates == 0)
     }
+
+    /// A chunk read without the template may name another id or model; the next chunk the
+    /// template matches names the template's again, as reading that chunk in full would.
+    @Test func aMatchAfterAnotherIdentityRestoresTheTemplates() throws {
+        var decoder = ChatChunkDecoder()
+        _ = try decoder.decode(data: chunk("a", extra: #","model":"m1""#))
+        _ = try decoder.decode(data: chunk("b", extra: #","model":"m1""#))
+        #expect(decoder.id == "c" && decoder.model == "m1")
+        // Two texts: the scanner reads it, and it makes no template.
+        let other = #"{"id":"d","model":"m2","choices":[{"index":0,"delta":{"reasoning_content":"r","content":"x"}}]}"#
+        #expect(try decoder.decode(data: other) == [.reasoning("r"), .text("x")])
+        #expect(decoder.id == "d" && decoder.model == "m2")
+        #expect(try decoder.decode(data: chunk("e", extra: #","model":"m1""#)) == [.text("e")])
+        #expect(decoder.id == "c" && decoder.model == "m1")
+        #expect(decoder.unmatchedTemplates == 0, "the last chunk was read by the template")
+    }
 }

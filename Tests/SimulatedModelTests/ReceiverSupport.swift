@@ -2,7 +2,8 @@ import BridgeCore
 import Dispatch
 import Synchronization
 
-/// Blocks in its `gateAt`-th delivery until the test opens the gate (or 10 s pass).
+/// Blocks in its `gateAt`-th delivery until the test opens the gate (or 120 s pass: long enough
+/// that a test whose task waits behind others' on a busy pool still finds it shut).
 final class GatedReceiver: LLMReceiver {
     private let gate: DispatchSemaphore
     private let gateAt: Int
@@ -23,7 +24,7 @@ final class GatedReceiver: LLMReceiver {
             return state.count
         }
         if count == gateAt {
-            _ = gate.wait(timeout: .now() + .seconds(10))
+            _ = gate.wait(timeout: .now() + .seconds(120))
             state.withLock { $0.passedGate = true }
         }
     }

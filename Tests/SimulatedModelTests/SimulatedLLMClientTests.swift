@@ -72,7 +72,9 @@ struct SimulatedLLMClientTests {
     @Test func startReturnsBeforeDeliveringEvenUnpaced() async {
         let gate = DispatchSemaphore(value: 0)
         let receiver = GatedReceiver(gate: gate)
-        let call = SimulatedLLMClient(configuration: configuration).start(upstream(request()), receiver: receiver)
+        // Its own pacer: a gate held on a shared pacer thread would stall other tests' streams.
+        let client = SimulatedLLMClient(configuration: configuration, pacer: StreamPacer(name: "test.gate"))
+        let call = client.start(upstream(request()), receiver: receiver)
         // Had `start` delivered on this thread, it would have sat in the gate for 10 s first.
         #expect(!receiver.passedGate)
         gate.signal()
@@ -98,9 +100,12 @@ struct SimulatedLLMClientTests {
     @Test func cancelStopsAnUnpacedStream() async {
         let gate = DispatchSemaphore(value: 0)
         let receiver = GatedReceiver(gate: gate, gateAt: 50)
-        let call = SimulatedLLMClient(configuration: configuration)
-            .start(upstream(request("x", [("mock", ["tokens": 100_000])])), receiver: receiver)
-        #expect(await eventually { receiver.count == 50 })
+        // Its own pacer, so that no other test's stream delays the first 50 outputs and the gate
+        // stalls no one else; and a long wait, as the full parallel run can keep this task off the
+        // pool's two threads for over 10 s (it once found the gate already timed out).
+        let client = SimulatedLLMClient(configuration: configuration, pacer: StreamPacer(name: "test.cancel.unpaced"))
+        let call = client.start(upstream(request("x", [("mock", ["tokens": 100_000])])), receiver: receiver)
+        #expect(await eventually(within: 60) { receiver.count == 50 })
         call.cancel()
         gate.signal()
         try? await Task.sleep(for: .milliseconds(200))
