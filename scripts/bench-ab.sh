@@ -10,7 +10,8 @@
 # Starts `BIN_A mock-llm` (unlimited rate) once, then for each round a bridge from A and one from B
 # in front of it, each driven by `BIN_A bench` for AB_DURATION at AB_STREAMS streams of AB_TOKENS tokens,
 # and prints per run: streams/s, the bridge's and the mock's CPU per token (from /proc), TTFT
-# p50/p99, lost tokens, errors, peak RSS; first one run straight against the mock.
+# p50/p99, lost tokens, errors, peak RSS and the share of that round's direct run (each round
+# starts with one run straight against the mock); then a summary per build.
 #
 # Environment: AB_STREAMS (100), AB_TOKENS (100 per answer; 2 shows the per-answer cost), AB_DURATION (6s), AB_PIN=1 (bridge on CPU 0, mock and client on
 # CPU 1), AB_ENV_A / AB_ENV_B (extra environment for that bridge, e.g. "MALLOC_CONF=...").
@@ -39,14 +40,23 @@ mock_pid=$!
 pids+=("$mock_pid")
 wait_ping "$mock_port" "$mock_pid" mock "$work/mock.log"
 
-# report LABEL JSON BRIDGE_CPU MOCK_CPU: one line from a bench report and the CPU the run used.
+# report LABEL JSON BRIDGE_CPU MOCK_CPU [DIRECT_JSON]: one line from a bench report and the CPU
+# the run used; with DIRECT_JSON, its streams/s as a share of that direct run's. Each line is also
+# kept in $work/summary.tsv for the summary at the end.
 report() {
-    python3 - "$@" <<'PY'
+    python3 - "$@" "$work/summary.tsv" <<'PY'
 import json, sys
 label, path, bridge_cpu, mock_cpu = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+direct_path = sys.argv[5] if len(sys.argv) > 6 else None
+summary = sys.argv[-1]
 r = json.load(open(path))
 tokens = max(1, r["completed"] * r["tokens"])
 line = f"{label:>8}: {r['streams_per_second']:7.0f} streams/s"
+share = None
+if direct_path:
+    direct = json.load(open(direct_path))["streams_per_second"]
+    share = r["streams_per_second"] / direct if direct else 0
+    line += f" ({100 * share:.0f}% of direct)"
 if bridge_cpu >= 0:
     line += f", bridge {1e6 * bridge_cpu / tokens:.2f} us/token"
 line += f", mock {1e6 * mock_cpu / tokens:.2f} us/token, TTFT p50/p99 {r['ttft_ms']['p50']:.1f}/{r['ttft_ms']['p99']:.1f} ms"
@@ -54,6 +64,9 @@ line += f", lost {r['lost_tokens']}, errors {r['errors']}"
 if r.get("target"):
     line += f", peak RSS {r['target']['peak_rss_bytes'] / 1048576:.0f} MB"
 print(line)
+if bridge_cpu >= 0 and share is not None:
+    with open(summary, "a") as out:
+        out.write(f"{label[0]}\t{1e6 * bridge_cpu / tokens}\t{1e6 * mock_cpu / tokens}\t{share}\n")
 PY
 }
 
@@ -65,12 +78,17 @@ bench() { # URL JSON [PID]
         "${pid_args[@]}" --quiet --json >"$2" || failed=1
 }
 
-mock_before=$(cpu_seconds "$mock_pid")
-bench "http://127.0.0.1:$mock_port/v1" "$work/direct.json"
-report direct "$work/direct.json" -1 "$(cpu_since "$mock_pid" "$mock_before")"
+# A direct run at the start of every round: the machine drifts by more than a change moves, so
+# each bridge run is set against the direct run next to it.
+run_direct() { # LABEL
+    local mock_before
+    mock_before=$(cpu_seconds "$mock_pid")
+    bench "http://127.0.0.1:$mock_port/v1" "$work/$1.json"
+    report "$1" "$work/$1.json" -1 "$(cpu_since "$mock_pid" "$mock_before")"
+}
 
-run_bridge() { # LABEL BIN EXTRA_ENV
-    local label=$1 bin=$2 extra=$3 port pid bridge_before mock_start
+run_bridge() { # LABEL BIN EXTRA_ENV DIRECT_LABEL
+    local label=$1 bin=$2 extra=$3 direct=$4 port pid bridge_before mock_start
     port=$(free_port)
     # shellcheck disable=SC2086 # the extra environment is words on purpose
     env OPENAI_URL="http://127.0.0.1:$mock_port/v1" TOKENBRIDGE_LLM_PROVIDER=openai LOG_LEVEL=warning \
@@ -82,13 +100,31 @@ run_bridge() { # LABEL BIN EXTRA_ENV
     mock_start=$(cpu_seconds "$mock_pid")
     bench "http://127.0.0.1:$port/v1" "$work/$label.json" "$pid"
     report "$label" "$work/$label.json" \
-        "$(cpu_since "$pid" "$bridge_before")" "$(cpu_since "$mock_pid" "$mock_start")"
+        "$(cpu_since "$pid" "$bridge_before")" "$(cpu_since "$mock_pid" "$mock_start")" "$work/$direct.json"
     kill "$pid"
     wait "$pid" 2>/dev/null || true
 }
 
 for round in $(seq "$rounds"); do
-    run_bridge "A$round" "$bin_a" "${AB_ENV_A:-}"
-    run_bridge "B$round" "$bin_b" "${AB_ENV_B:-}"
+    run_direct "direct$round"
+    run_bridge "A$round" "$bin_a" "${AB_ENV_A:-}" "direct$round"
+    run_bridge "B$round" "$bin_b" "${AB_ENV_B:-}" "direct$round"
 done
+
+# Per build, over the rounds: the bridge's CPU per token, the same divided by the mock's in that
+# run (steadier than either when the machine's speed drifts), and the share of the round's direct.
+python3 - "$work/summary.tsv" <<'PY'
+import sys, collections
+rows = collections.defaultdict(list)
+for line in open(sys.argv[1]):
+    build, bridge, mock, share = line.split("\t")
+    rows[build].append((float(bridge), float(mock), float(share)))
+for build in sorted(rows):
+    values = rows[build]
+    ratios = sorted(b / m for b, m, _ in values if m > 0)
+    bridge = sorted(b for b, _, _ in values)
+    shares = sorted(s for _, _, s in values)
+    print(f"{build}: bridge {bridge[0]:.2f}-{bridge[-1]:.2f} us/token, bridge/mock CPU median {ratios[len(ratios) // 2]:.3f}"
+          f" ({ratios[0]:.3f}-{ratios[-1]:.3f}), {100 * shares[0]:.0f}-{100 * shares[-1]:.0f}% of direct")
+PY
 exit "$failed"
