@@ -9,8 +9,10 @@
 #   busy-polling and sleeping. Latency is from the round's start (the
 #   token's hand-over) to the read.
 # - HTTP: relay-floor copies bytes between each client and its own upstream connection and parses
-#   nothing; `tokenbridge bench` at FLOOR_STREAMS (100) streams of 100 tokens, the mock at
-#   unlimited rate, straight to the mock, through the relay and through the bridge, alternating for
+#   nothing; a second one (--decode-encode) also unescapes each token's string and writes it out
+#   again as a caller's frame, the least per-token work of a bridge that re-frames; `tokenbridge
+#   bench` at FLOOR_STREAMS (100) streams of 100 tokens, the mock at unlimited rate, straight to the
+#   mock, through each relay and through the bridge, alternating for
 #   FLOOR_ROUNDS (3) rounds of FLOOR_DURATION (8s), with each server's CPU per token.
 #
 # Writes a markdown report to stdout and artifacts/bench-floors.md: per fan-out row the cost of a
@@ -76,6 +78,11 @@ relay_port=$(free_port)
 relay_pid=$!
 pids+=("$relay_pid")
 wait_ping "$relay_port" "$relay_pid" relay /dev/null
+decoding_port=$(free_port)
+"$work/relay-floor" "$decoding_port" "$mock_port" --decode-encode &
+decoding_pid=$!
+pids+=("$decoding_pid")
+wait_ping "$decoding_port" "$decoding_pid" "decoding relay" /dev/null
 bridge_port=$(free_port)
 env OPENAI_URL="http://127.0.0.1:$mock_port/v1" TOKENBRIDGE_LLM_PROVIDER=openai LOG_LEVEL=warning \
     TOKENBRIDGE_SERVER_HOST=127.0.0.1 "$bin" serve --port "$bridge_port" >"$work/bridge.log" 2>&1 &
@@ -93,9 +100,10 @@ http_run() {
     echo "$(cpu_since "$server" "$server_before") $(cpu_since "$mock_pid" "$mock_before")" >"$work/http-$name-$round.cpu"
 }
 for round in $(seq "$rounds"); do
-    say "HTTP round $round of $rounds: direct, relay, bridge ($streams streams, $duration each)"
+    say "HTTP round $round of $rounds: direct, relay, decoding relay, bridge ($streams streams, $duration each)"
     http_run direct "$mock_port" "$mock_pid" "$round"
     http_run relay "$relay_port" "$relay_pid" "$round"
+    http_run decoding "$decoding_port" "$decoding_pid" "$round"
     http_run bridge "$bridge_port" "$bridge_pid" "$round"
 done
 
@@ -145,21 +153,23 @@ for busy, reader in [("1", "spinning (--busy-poll)"), ("0", "sleeping")]:
 print()
 print(f"HTTP, {streams} streams of 100 tokens, the mock at unlimited rate, {rounds} alternating rounds:")
 print()
-print("| round | direct streams/s | relay streams/s (of direct) | bridge streams/s (of direct) | relay / bridge CPU per token | TTFT p99 direct / relay / bridge | lost tokens + errors |")
-print("|---:|---:|---:|---:|---:|---:|---:|")
+print("| round | direct streams/s | relay streams/s (of direct) | decoding relay streams/s (of direct) | bridge streams/s (of direct) | relay / decoding relay / bridge CPU per token | TTFT p99 direct / relay / decoding relay / bridge | lost tokens + errors |")
+print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+servers = ("relay", "decoding", "bridge")
 for n in range(1, rounds + 1):
-    runs = {name: load(f"{d}/http-{name}-{n}.json") for name in ("direct", "relay", "bridge")}
+    runs = {name: load(f"{d}/http-{name}-{n}.json") for name in ("direct",) + servers}
     if None in runs.values():
-        print(f"| {n} | **failed**: {', '.join(k for k, v in runs.items() if v is None)} left no report | | | | | |")
+        print(f"| {n} | **failed**: {', '.join(k for k, v in runs.items() if v is None)} left no report | | | | | | |")
         continue
-    cpu = {name: [float(x) for x in open(f"{d}/http-{name}-{n}.cpu").read().split()] for name in ("relay", "bridge")}
+    cpu = {name: [float(x) for x in open(f"{d}/http-{name}-{n}.cpu").read().split()] for name in servers}
     def per_token(name):
         tokens = max(1, runs[name]["completed"] * runs[name]["tokens"])
         return 1e6 * cpu[name][0] / tokens
     direct = runs["direct"]["streams_per_second"]
     share = lambda name: f"{runs[name]['streams_per_second']:.0f} ({100 * runs[name]['streams_per_second'] / direct:.0f}%)"
-    ttft = " / ".join(f"{runs[name]['ttft_ms']['p99']:.1f}" for name in ("direct", "relay", "bridge"))
+    ttft = " / ".join(f"{runs[name]['ttft_ms']['p99']:.1f}" for name in ("direct",) + servers)
     lost = sum(r["lost_tokens"] + r["errors"] for r in runs.values())
-    print(f"| {n} | {direct:.0f} | {share('relay')} | {share('bridge')} | {per_token('relay'):.2f} / {per_token('bridge'):.2f} µs | {ttft} ms | {lost} |")
+    cpus = " / ".join(f"{per_token(name):.2f}" for name in servers)
+    print(f"| {n} | {direct:.0f} | {share('relay')} | {share('decoding')} | {share('bridge')} | {cpus} µs | {ttft} ms | {lost} |")
 PY
 exit "$failed"

@@ -6,13 +6,21 @@
 // the upstream's writes, and it forwards them in one: the client may then read less often than
 // it does from the upstream itself, which is how a relay can come out ahead of direct.
 //
-// usage: relay-floor LISTEN_PORT UPSTREAM_PORT   (both on 127.0.0.1; runs until killed)
+// With --decode-encode, it also does the least work a bridge that re-frames tokens must do, and
+// throws the result away: in what comes from the upstream, each `"content":"` string is unescaped
+// into a buffer and then written out again as a caller's frame would hold it (a fixed prefix, the
+// string escaped, a fixed suffix). The bytes forwarded are still the upstream's own, so framing and
+// keep-alive stay untouched; a string split across two reads is skipped (reads here are large, so
+// that is about one token per read).
+//
+// usage: relay-floor LISTEN_PORT UPSTREAM_PORT [--decode-encode]   (127.0.0.1; runs until killed)
 #define _GNU_SOURCE
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -31,17 +39,86 @@ static void close_pair(int ep, int fd) {
     close(other);
 }
 
+static char *is_upstream;
+// Not static, with external linkage: the compiler must keep the work whose result nobody reads.
+unsigned long long frames_made;
+char decoded_text[65536];
+char encoded_frame[65536 * 6 + 512];
+
+// Unescapes the JSON string starting at `from` (just after its opening quote) into `out`; returns
+// its length, or -1 when the string does not end before `end`.
+static long unescape(const char *from, const char *end, char *out) {
+    long length = 0;
+    for (const char *at = from; at < end; at++) {
+        if (*at == '"') return length;
+        if (*at != '\\') {
+            out[length++] = *at;
+            continue;
+        }
+        if (++at >= end) return -1;
+        switch (*at) {
+        case 'n': out[length++] = '\n'; break;
+        case 't': out[length++] = '\t'; break;
+        case 'r': out[length++] = '\r'; break;
+        case 'u':
+            if (end - at < 5) return -1;
+            out[length++] = '?';  // the code point's UTF-8 is a few bytes either way
+            at += 4;
+            break;
+        default: out[length++] = *at; break;
+        }
+    }
+    return -1;
+}
+
+// The frame a bridge would send for `text`: prefix, the text escaped, suffix.
+static size_t encode(const char *text, long length, char *out) {
+    static const char prefix[] = "data: {\"id\":\"chatcmpl-0f8fad5b-d9cb-469f-a165-70867728950e\",\"object\":"
+                                 "\"chat.completion.chunk\",\"created\":1764700000,\"model\":\"tokenbridge-simulated\","
+                                 "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"";
+    static const char suffix[] = "\"},\"finish_reason\":null}]}\n\n";
+    size_t used = sizeof prefix - 1;
+    memcpy(out, prefix, used);
+    for (long i = 0; i < length; i++) {
+        char c = text[i];
+        if (c == '"' || c == '\\') {
+            out[used++] = '\\';
+            out[used++] = c;
+        } else if ((unsigned char)c < 0x20) {
+            used += (size_t)sprintf(out + used, "\\u%04x", c);
+        } else {
+            out[used++] = c;
+        }
+    }
+    memcpy(out + used, suffix, sizeof suffix - 1);
+    return used + sizeof suffix - 1;
+}
+
+static void decode_encode(const char *bytes, size_t count) {
+    static const char key[] = "\"content\":\"";
+    const char *end = bytes + count;
+    for (const char *at = bytes; (at = memmem(at, (size_t)(end - at), key, sizeof key - 1)) != NULL;) {
+        at += sizeof key - 1;
+        long length = unescape(at, end, decoded_text);
+        if (length < 0) break;
+        frames_made += encode(decoded_text, length, encoded_frame) > 0;
+        at += length;
+    }
+}
+
 static void watch(int ep, int fd) {
     struct epoll_event event = {.events = EPOLLIN, .data.fd = fd};
     epoll_ctl(ep, EPOLL_CTL_ADD, fd, &event);
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: relay-floor LISTEN_PORT UPSTREAM_PORT\n");
+    int decoding = argc == 4 && strcmp(argv[3], "--decode-encode") == 0;
+    if (argc != 3 && !decoding) {
+        fprintf(stderr, "usage: relay-floor LISTEN_PORT UPSTREAM_PORT [--decode-encode]\n");
         return 2;
     }
     peer = malloc(max_fd * sizeof(int));
+    is_upstream = calloc(max_fd, 1);
     for (int fd = 0; fd < max_fd; fd++) peer[fd] = -1;
     int on = 1;
     int listener = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
@@ -76,6 +153,8 @@ int main(int argc, char **argv) {
                     setsockopt(server, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
                     peer[client] = server;
                     peer[server] = client;
+                    is_upstream[client] = 0;
+                    is_upstream[server] = 1;
                     watch(ep, client);
                     watch(ep, server);
                 }
@@ -88,6 +167,7 @@ int main(int argc, char **argv) {
                 close_pair(ep, fd);
                 continue;
             }
+            if (decoding && is_upstream[fd]) decode_encode(buffer, (size_t)got);
             // Blocking writes: the bench reads as fast as it can, so a full socket buffer is brief,
             // and waiting for it costs this floor nothing it would not cost a real proxy.
             for (ssize_t sent = 0; sent < got;) {
