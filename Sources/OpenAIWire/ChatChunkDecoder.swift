@@ -182,7 +182,8 @@ public struct ChatChunkDecoder: Sendable {
         }
     }
 
-    /// `decode(contentChunk:)` of `template.match(_:)`'s chunk, without making that chunk.
+    /// `decode(contentChunk:)` of the chunk the scanner would read from a match: `text` in the
+    /// template's `field`, beside its id, model and fingerprint; without making that chunk.
     private mutating func decode(_ text: String, of template: ChunkTemplate, into outputs: inout [LLMOutput]) {
         if !identityIsTemplates {
             if let known = template.id, !known.isEmpty { id = known }

@@ -44,20 +44,8 @@ final class ChunkTemplate: Sendable {
         systemFingerprint = chunk.systemFingerprint
     }
 
-    /// What the scanner would read from `bytes`, when they are this template with other text.
-    func match(_ bytes: UnsafeRawBufferPointer) -> ContentChunkScanner.Chunk? {
-        guard let text = text(in: bytes) else { return nil }
-        var chunk = ContentChunkScanner.Chunk(id: id, model: model, systemFingerprint: systemFingerprint)
-        switch field {
-        case .content: chunk.content = text
-        case .reasoningContent: chunk.reasoningContent = text
-        case .reasoning: chunk.reasoning = text
-        }
-        return chunk
-    }
-
-    /// The text of `bytes`, when they are this template with other text: `match(_:)`'s chunk
-    /// holds it in `field`, beside this template's id, model and fingerprint.
+    /// The text of `bytes`, when they are this template with other text: the chunk the scanner
+    /// would read holds it in `field`, beside this template's id, model and fingerprint.
     func text(in bytes: UnsafeRawBufferPointer) -> String? {
         guard bytes.count >= prefix.count + suffix.count + 1, Self.equal(bytes, from: 0, prefix) else { return nil }
         var index = prefix.count - 1

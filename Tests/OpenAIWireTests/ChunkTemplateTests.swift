@@ -126,3 +126,18 @@ struct ChunkTemplateStreamTests {
         #expect(decoder.unmatchedTemplates == 0, "the last chunk was read by the template")
     }
 }
+
+extension ChunkTemplate {
+    /// What the scanner would read from `bytes`, when they are this template with other text:
+    /// the chunk the decoder's template path stands for, to hold against the scanner's.
+    func match(_ bytes: UnsafeRawBufferPointer) -> ContentChunkScanner.Chunk? {
+        guard let text = text(in: bytes) else { return nil }
+        var chunk = ContentChunkScanner.Chunk(id: id, model: model, systemFingerprint: systemFingerprint)
+        switch field {
+        case .content: chunk.content = text
+        case .reasoningContent: chunk.reasoningContent = text
+        case .reasoning: chunk.reasoning = text
+        }
+        return chunk
+    }
+}
