@@ -62,10 +62,13 @@ public final class CurlMultiLoop: Sendable {
 
     /// Aborts every transfer (delegates get `.shutdown`) and joins the loop thread. Idempotent.
     /// Called from a delegate callback (the loop thread), it cannot join itself: the loop then stops
-    /// right after the current callback returns.
+    /// right after the current callback returns, and no transfer takes more data meanwhile.
     public func shutdown() {
         core.inbox.requestStop()
         core.multi.wakeup()
+        // One read can hold several chunks of a transfer, each its own write callback in the same
+        // pass: without this, the delegate that asked for the stop would still get the rest.
+        if core.isOnLoopThread { core.abortAll(.shutdown) }
         guard let thread = thread.withLock({ $0.take() }) else { return }
         if core.isOnLoopThread {
             thread.detach()

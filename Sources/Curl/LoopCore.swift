@@ -171,6 +171,12 @@ final class LoopCore: @unchecked Sendable {
         return true
     }
 
+    /// Marks every transfer for abort with `reason` (loop thread only): from a delegate callback,
+    /// the rest of the current pass hands out no more data, and each ends once with `reason`.
+    func abortAll(_ reason: CurlError) {
+        for id in transfers.keys { _ = abort(id, reason) }
+    }
+
     private func settleAborts() {
         // A delegate's didComplete may abort others: keep going until nothing is left.
         while !pendingAborts.isEmpty {

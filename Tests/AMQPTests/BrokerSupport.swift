@@ -53,7 +53,7 @@ final class RecordingDelegate: AMQPConnectionDelegate {
 }
 
 /// Waits until `condition` holds, checking every 10 ms, for at most `timeout`; returns whether it held.
-func eventually(timeout: Duration = .seconds(10), _ condition: () -> Bool) async -> Bool {
+func eventually(timeout: Duration = .seconds(60), _ condition: () -> Bool) async -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if condition() { return true }

@@ -105,6 +105,28 @@ extension CurlMultiLoopTests {
         #expect(await eventually { loop.activeTransfers == 0 })
     }
 
+    @Test func shutdownFromABodyCallbackStopsTheRestOfThatRead() async throws {
+        let server = try TestHTTPServer()
+        defer { server.stop() }
+        let loop = try CurlMultiLoop()
+        defer { loop.shutdown() }
+        // The first body call holds the loop thread until the server has sent every chunk, so the
+        // rest are waiting in the socket when it asks for the stop: libcurl would read and hand
+        // them out in this same pass.
+        let delegate = RecordingDelegate { _, calls in
+            guard calls == 1 else { return }
+            let deadline = ContinuousClock.now + .seconds(30)
+            while server.request("burst")?.chunksSent ?? 0 < 4, ContinuousClock.now < deadline { usleep(1000) }
+            loop.shutdown()
+        }
+        loop.start(CurlRequest(url: server.url("/stream?id=burst&chunks=4&size=5&interval=1")), delegate: delegate)
+        #expect(await eventually { delegate.isComplete })
+        #expect(server.request("burst")?.chunksSent == 4)
+        #expect(delegate.snapshot.bodyCalls == 1)
+        #expect(delegate.snapshot.error?.kind == .shutdown)
+        #expect(delegate.snapshot.completions.count == 1)
+    }
+
     @Test func cancellingThePerformingTaskCancelsTheTransfer() async throws {
         let server = try TestHTTPServer()
         defer { server.stop() }

@@ -135,7 +135,8 @@ def test_a_redelivered_prompt_whose_answer_was_confirmed_is_not_generated_again(
     assert read_stream(broker, f"response_{uid}")[-1].type == "done"
     wait_until(lambda: broker.queue_counts(queue) == (0, 0), 10, "the first prompt to be acked")
     long_uid = unique_uid("busy")
-    publish(connection, {"uid": long_uid, "messages": MESSAGES, "mock": {"tokens": 150, "rate": 50}}, queue=queue)
+    # Long enough (8 s) that a stalled machine still finds it holding the slot when it looks.
+    publish(connection, {"uid": long_uid, "messages": MESSAGES, "mock": {"tokens": 200, "rate": 25}}, queue=queue)
     wait_until(lambda: broker.queue_counts(queue) == (0, 1), 10, "the long prompt to hold the bridge's slot")
     publish(connection, quick, queue=queue)
     channel = connection.channel()
@@ -144,7 +145,7 @@ def test_a_redelivered_prompt_whose_answer_was_confirmed_is_not_generated_again(
     channel.basic_nack(method.delivery_tag, requeue=True)
     connection.close()
     wait_until(lambda: "prompt already answered" in bridge.proc.output(), 15, "the redelivery to be recognised")
-    wait_until(lambda: broker.queue_counts(queue) == (0, 0), 15, "both prompts to be acked")
+    wait_until(lambda: broker.queue_counts(queue) == (0, 0), 60, "both prompts to be acked")
     assert list(messages(broker, f"response_{uid}", timeout=0.5, idle=0.4)) == []
 
 

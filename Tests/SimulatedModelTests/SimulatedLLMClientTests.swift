@@ -86,7 +86,7 @@ struct SimulatedLLMClientTests {
         let client = SimulatedLLMClient(configuration: configuration, pacer: pacer)
         var receiver: RecordingReceiver? = RecordingReceiver()
         weak let released = receiver
-        let call = client.start(upstream(request("x", [("mock", ["tokens": 10_000, "rate": 200])])), receiver: receiver!)
+        let call = client.start(upstream(request("x", [("mock", ["tokens": 100_000, "rate": 100])])), receiver: receiver!)
         #expect(await eventually { (receiver?.outputCount ?? 0) >= 5 })
         call.cancel()
         let atCancel = receiver?.outputCount ?? 0

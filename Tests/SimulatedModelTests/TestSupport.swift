@@ -59,7 +59,7 @@ final class RecordingReceiver: LLMReceiver {
 }
 
 /// Polls `condition` until it holds or `seconds` pass; true when it held.
-func eventually(within seconds: Double = 10, _ condition: () -> Bool) async -> Bool {
+func eventually(within seconds: Double = 60, _ condition: () -> Bool) async -> Bool {
     let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
     while ContinuousClock.now < deadline {
         if condition() { return true }

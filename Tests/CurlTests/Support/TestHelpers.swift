@@ -73,7 +73,7 @@ final class RecordingDelegate: CurlTransferDelegate {
 
 /// Waits for `condition` by polling it, up to `timeout`. Returns whether it became true; tests
 /// `#expect` on that, so a missing feature fails instead of hanging.
-func eventually(timeout: Duration = .seconds(20), _ condition: () -> Bool) async -> Bool {
+func eventually(timeout: Duration = .seconds(60), _ condition: () -> Bool) async -> Bool {
     let giveUp = ContinuousClock.now + timeout
     while !condition() {
         if ContinuousClock.now >= giveUp { return false }
