@@ -10,6 +10,7 @@
 #
 # CERT_DIR must hold ca.pem, server.pem and server-key.pem; the node then also listens for
 # amqps:// on TLS_PORT. The node name is tb-PORT@localhost, its distribution port PORT+20000.
+# RABBITMQ_START_TIMEOUT (seconds, default 120) bounds the wait for the node to boot.
 set -euo pipefail
 
 die() { printf 'rabbitmq-local: error: %s\n' "$*" >&2; exit 1; }
@@ -51,7 +52,8 @@ start() {
     fi
     rabbitmq-server -detached >"$dir/start.log" 2>&1
     # `await_startup` right after -detached fails at once; `wait` on the pid file does not.
-    if ! rabbitmqctl -n "$RABBITMQ_NODENAME" wait "$RABBITMQ_PID_FILE" --timeout 120 >>"$dir/start.log" 2>&1; then
+    if ! rabbitmqctl -n "$RABBITMQ_NODENAME" wait "$RABBITMQ_PID_FILE" --timeout "${RABBITMQ_START_TIMEOUT:-120}" \
+        >>"$dir/start.log" 2>&1; then
         cat "$dir/start.log" >&2
         die "the node in $dir did not start (logs in $dir/log)"
     fi

@@ -32,7 +32,8 @@ struct SubscriptionExpiryTests {
 
         try await Task.sleep(for: .milliseconds(50))
         harness.session.tick()
-        let pushes = harness.read()
+        // Only the pushes: a machine stalled past the ping interval also gets a ping (`{}`) here.
+        let pushes = harness.read().filter { $0["push"] != nil }
         #expect(pushes.count == 1)
         #expect(pushes.first?["push"]?["channel"] == "$lapsing")
         #expect(pushes.first?["push"]?["unsubscribe"]?["code"] == 2501, ">= 2500: the SDK subscribes again, with a new token")

@@ -4,6 +4,7 @@ publish prompts and read answers the way a queue consumer would."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import time
@@ -13,6 +14,8 @@ from typing import Any, Iterator
 
 import pika
 import pika.exceptions
+
+from timing import scaled
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "rabbitmq-local.sh"
@@ -60,11 +63,18 @@ class Broker:
         args = [str(SCRIPT), "start", str(self.directory), str(self.port)]
         if self.tls_port is not None and self.cert_dir is not None:
             args += [str(self.tls_port), str(self.cert_dir)]
-        subprocess.run(args, check=True, timeout=180)
+        boot = scaled(120)
+        env = {**os.environ, "RABBITMQ_START_TIMEOUT": str(int(boot))}
+        try:
+            subprocess.run(args, check=True, timeout=boot + 60, env=env)
+        except BaseException:
+            # A node half booted (or a test timed out during the boot) must not outlive the suite.
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:
-        subprocess.run([str(SCRIPT), "stop", str(self.directory)], check=True, timeout=60)
+        subprocess.run([str(SCRIPT), "stop", str(self.directory)], check=True, timeout=scaled(60))
 
     def restart(self) -> None:
         self.stop()
@@ -72,7 +82,7 @@ class Broker:
 
     def ctl(self, *args: str) -> str:
         result = subprocess.run(
-            [str(SCRIPT), "ctl", str(self.directory), *args, "--quiet"], check=True, timeout=60,
+            [str(SCRIPT), "ctl", str(self.directory), *args, "--quiet"], check=True, timeout=scaled(60),
             capture_output=True, text=True,
         )
         return result.stdout
@@ -146,18 +156,21 @@ def publish(
 
 
 def wait_for_queue(broker: Broker, name: str, timeout: float = 15.0) -> None:
+    timeout = scaled(timeout)
     deadline = time.monotonic() + timeout
     while not broker.queue_exists(name):
         if time.monotonic() > deadline:
-            raise AssertionError(f"queue {name!r} did not appear within {timeout}s")
+            raise AssertionError(f"queue {name!r} did not appear within {timeout:.1f}s")
         time.sleep(0.02)
 
 
 def messages(broker: Broker, queue: str, timeout: float = 20.0, idle: float | None = None) -> Iterator[Message]:
     """Consumes `queue` (waiting for it to exist), yielding messages until `timeout` passes, or
-    until `idle` seconds pass without one when given. Acks each message it yields; what it had
-    prefetched but not yielded goes back to the queue when it stops."""
+    until `idle` seconds pass without one when given (both scaled). Acks each message it yields;
+    what it had prefetched but not yielded goes back to the queue when it stops."""
     wait_for_queue(broker, queue, timeout)
+    timeout = scaled(timeout)
+    idle = scaled(idle) if idle is not None else None
     connection = broker.connect()
     try:
         channel = connection.channel()
@@ -187,7 +200,7 @@ def read_stream(broker: Broker, queue: str, timeout: float = 20.0, format: str =
         got.append(message)
         if message.type in TERMINAL_TYPES:
             return got
-    raise AssertionError(f"no terminal event on {queue!r} within {timeout}s; got types {[m.type for m in got]}")
+    raise AssertionError(f"no terminal event on {queue!r} within {scaled(timeout):.1f}s; got types {[m.type for m in got]}")
 
 
 def last_run(stream: list[Message]) -> list[Message]:

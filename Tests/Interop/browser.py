@@ -17,6 +17,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from conftest import REPO, wait_until
+from timing import scaled
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver") or ("/usr/bin/chromedriver" if Path("/usr/bin/chromedriver").exists() else None)
@@ -46,12 +47,13 @@ class Page:
 
     def wait(self, condition: Callable[[], Any], what: str, timeout: float = 20) -> Any:
         """Waits (WebDriverWait) until `condition()` is truthy; JS errors while the page loads retry."""
+        timeout = scaled(timeout)
         try:
             return WebDriverWait(self.driver, timeout, poll_frequency=0.05, ignored_exceptions=(JavascriptException,)).until(
                 lambda _: condition()
             )
         except TimeoutException:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}; console: {self.console()}") from None
+            raise AssertionError(f"timed out after {timeout:.1f}s waiting for {what}; console: {self.console()}") from None
 
     def wait_connected(self) -> None:
         self.wait(lambda: self.js("return window.tokenbridge?.client.state === 'connected'"), "the page's WebSocket to connect")
@@ -126,7 +128,7 @@ def headless_page() -> Iterator[Page]:
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_script_timeout(10)
+    driver.set_script_timeout(scaled(10))
     try:
         yield Page(driver)
     finally:

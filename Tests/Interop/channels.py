@@ -19,6 +19,8 @@ from centrifuge import (
     SubscriptionEventHandler,
 )
 
+from timing import scaled
+
 
 @dataclass
 class Recorder(SubscriptionEventHandler):
@@ -73,7 +75,7 @@ async def subscribed(bridge, channel: str, from_start: bool = False, **client_op
     subscription = client.new_subscription(channel, events=recorder, **options)
     await client.connect()
     await subscription.subscribe()
-    await subscription.ready(timeout=10)
+    await subscription.ready(timeout=scaled(10))
     return client, recorder, subscription
 
 
@@ -83,7 +85,7 @@ def ws_url(bridge) -> str:
 
 async def post_stream(bridge, uid: str, content: str = "Tell me about streaming", **extra: Any) -> httpx.Response:
     """Starts a stream with this uid (a non-streaming request: the answer also goes to the channel)."""
-    async with httpx.AsyncClient(timeout=60) as http:
+    async with httpx.AsyncClient(timeout=scaled(60)) as http:
         return await http.post(
             f"{bridge.base_url}/v1/chat/completions",
             json={"uid": uid, "messages": [{"role": "user", "content": content}], **extra},
@@ -105,8 +107,8 @@ class RawSocket:
         await self.socket.send("\n".join(c if isinstance(c, str) else json.dumps(c) for c in commands))
 
     async def frame(self, timeout: float = 5.0) -> list[dict]:
-        """The next frame's lines."""
-        text = await asyncio.wait_for(self.socket.recv(), timeout)
+        """The next frame's lines (waiting `timeout`, scaled)."""
+        text = await asyncio.wait_for(self.socket.recv(), scaled(timeout))
         return [json.loads(line) for line in text.split("\n")]
 
     async def reply(self, id: int, timeout: float = 5.0) -> dict:
@@ -125,7 +127,7 @@ class RawSocket:
         """Reads until the server closes; the close code and reason."""
         try:
             while True:
-                await asyncio.wait_for(self.socket.recv(), timeout)
+                await asyncio.wait_for(self.socket.recv(), scaled(timeout))
         except websockets.ConnectionClosed as closed:
             received = closed.rcvd
             return (received.code, received.reason) if received else (1006, "")

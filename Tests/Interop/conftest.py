@@ -26,12 +26,14 @@ import pytest
 import yaml
 
 from scripted_upstream import ScriptedUpstream
+from timing import describe as describe_time_scale, scaled
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("TOKENBRIDGE_BIN", ".build/debug/tokenbridge"))
 if not BIN.is_absolute():
     BIN = REPO / BIN
 
+# Seconds on a normal host; every bound goes through `scaled` (timing.py) when it is used.
 STARTUP_TIMEOUT = 30.0
 STOP_TIMEOUT = 5.0
 
@@ -51,6 +53,21 @@ def bridge_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not _BRIDGE_ENV.match(k)}
     env.update(extra or {})
     return env
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    terminalreporter.write_line(describe_time_scale())
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    """Stretches the test's timeout (pytest.ini's, or its own marker's) by the host's time scale,
+    measured as the test starts; pytest-timeout's hook, inside this one, reads the new marker."""
+    marker = item.get_closest_marker("timeout")
+    base = marker.args[0] if marker is not None and marker.args else item.config.getini("timeout")
+    if base:
+        item.add_marker(pytest.mark.timeout(scaled(float(base))), append=False)
+    yield
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -73,14 +90,15 @@ def free_port() -> int:
 
 
 def wait_until(condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.02) -> Any:
-    """Polls `condition` until it returns something truthy; fails after `timeout` seconds."""
+    """Polls `condition` until it returns something truthy; fails after `timeout` seconds (scaled)."""
+    timeout = scaled(timeout)
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
         if value:
             return value
         if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+            raise AssertionError(f"timed out after {timeout:.1f}s waiting for {what}")
         time.sleep(interval)
 
 
@@ -126,22 +144,23 @@ class Proc:
             self.popen.send_signal(sig)
 
     def wait(self, timeout: float) -> int:
-        return self.popen.wait(timeout)
+        return self.popen.wait(scaled(timeout))
 
     def stop(self) -> None:
         self.expect_exit = True
         if self.alive():
             self.popen.send_signal(signal.SIGTERM)
             try:
-                self.popen.wait(STOP_TIMEOUT)
+                self.popen.wait(scaled(STOP_TIMEOUT))
             except subprocess.TimeoutExpired:
                 self.popen.kill()
-                self.popen.wait(STOP_TIMEOUT)
+                self.popen.wait(scaled(STOP_TIMEOUT))
         self._log.close()
 
     def wait_http(self, url: str, accept: Callable[[httpx.Response], bool], timeout: float = STARTUP_TIMEOUT) -> None:
+        timeout = scaled(timeout)
         deadline = time.monotonic() + timeout
-        with httpx.Client(timeout=1.0, trust_env=False) as client:
+        with httpx.Client(timeout=scaled(1.0), trust_env=False) as client:
             while True:
                 if not self.alive():
                     raise ProcessExited(
@@ -153,7 +172,7 @@ class Proc:
                 except httpx.TransportError:
                     pass
                 if time.monotonic() >= deadline:
-                    raise AssertionError(f"{self.name} did not answer {url} within {timeout}s:\n{self.tail()}")
+                    raise AssertionError(f"{self.name} did not answer {url} within {timeout:.1f}s:\n{self.tail()}")
                 time.sleep(0.05)
 
 
@@ -229,11 +248,14 @@ class Bridge:
         return f"http://127.0.0.1:{self.port}"
 
     def client(self, **kwargs: Any) -> httpx.Client:
-        kwargs.setdefault("timeout", httpx.Timeout(15.0))
+        """An httpx client on the bridge; a timeout given in seconds is scaled to the host's speed."""
+        timeout = kwargs.get("timeout", 15.0)
+        if isinstance(timeout, (int, float)):
+            kwargs["timeout"] = httpx.Timeout(scaled(timeout))
         return httpx.Client(base_url=self.base_url, trust_env=False, **kwargs)
 
     def openai(self, api_key: str = "anything", **kwargs: Any) -> openai.OpenAI:
-        kwargs.setdefault("timeout", 30.0)
+        kwargs.setdefault("timeout", scaled(30.0))
         return openai.OpenAI(base_url=f"{self.base_url}/v1", api_key=api_key, max_retries=0, **kwargs)
 
     def ping(self) -> None:
@@ -405,7 +427,7 @@ def unique_uid(prefix: str = "it") -> str:
 
 def raw_http(port: int, data: bytes, timeout: float = 10.0) -> bytes:
     """Sends raw bytes, returns everything the server sends until it closes or `timeout` passes idle."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+    with socket.create_connection(("127.0.0.1", port), timeout=scaled(timeout)) as sock:
         sock.sendall(data)
         chunks = []
         try:

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from timing import scaled
+
 
 @dataclass
 class APIRequest:
@@ -71,6 +73,8 @@ class ScriptedCentrifugo:
         self.server.server_close()
 
     def wait_for(self, condition, timeout: float, what: str) -> Any:
+        """Waits until `condition()` is truthy (`timeout` scaled to the host's speed); returns its value."""
+        timeout = scaled(timeout)
         deadline = time.monotonic() + timeout
         with self._changed:
             while True:
@@ -79,7 +83,7 @@ class ScriptedCentrifugo:
                     return value
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise AssertionError(f"timed out after {timeout}s waiting for {what}; requests: "
+                    raise AssertionError(f"timed out after {timeout:.1f}s waiting for {what}; requests: "
                                          f"{[(r.path, r.step, len(r.publications)) for r in self.requests]}")
                 self._changed.wait(left)
 

@@ -42,6 +42,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from timing import scaled
+
 TOKEN_COUNT = 5
 SLOW_INTERVAL = 0.1
 HOLD_SECONDS = 30.0
@@ -191,7 +193,9 @@ class ScriptedUpstream:
         return self.snapshot(lambda r: r.model == model)
 
     def wait_for(self, condition: Callable[[], Any], timeout: float, what: str) -> Any:
-        """Waits until `condition()` is truthy (re-checked on every upstream event); returns its value."""
+        """Waits until `condition()` is truthy (re-checked on every upstream event); returns its value.
+        `timeout` is scaled to the host's speed."""
+        timeout = scaled(timeout)
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
@@ -201,7 +205,7 @@ class ScriptedUpstream:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise AssertionError(
-                        f"scripted upstream: timed out after {timeout}s waiting for {what}; requests:\n"
+                        f"scripted upstream: timed out after {timeout:.1f}s waiting for {what}; requests:\n"
                         + self.describe()
                     )
                 self._cond.wait(min(remaining, 0.1))

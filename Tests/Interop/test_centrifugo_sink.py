@@ -13,6 +13,7 @@ import pytest
 from channels import subscribed
 from conftest import chat_body, unique_uid, wait_until
 from scripted_centrifugo import ScriptedCentrifugo
+from timing import scaled
 
 KEY = "centrifugo-key"
 
@@ -73,14 +74,14 @@ def test_every_event_reaches_centrifugo_once_in_order(style, start_bridge):
         client, recorder, _ = await subscribed(centrifugo, f"stream_{uid}")
         with bridge.client() as http:
             assert http.post("/v1/chat/completions", json=chat_body(uid=uid)).status_code == 200
-        await asyncio.wait_for(recorder.done.wait(), 15)
+        await asyncio.wait_for(recorder.done.wait(), scaled(15))
         await client.disconnect()
         events = stream_events(bridge, uid)
         assert [data for _, data in recorder.publications] == events, "the same events, once each, in order"
         assert len(events) > 60
         # Late: recovered from Centrifugo's history, exactly once.
         late, late_recorder, _ = await subscribed(centrifugo, f"stream_{uid}", from_start=True)
-        await asyncio.wait_for(late_recorder.done.wait(), 15)
+        await asyncio.wait_for(late_recorder.done.wait(), scaled(15))
         await late.disconnect()
         assert [data for _, data in late_recorder.publications] == events
         assert metric(bridge, "tokenbridge_centrifugo_publications_total") == len(events)

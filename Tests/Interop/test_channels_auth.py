@@ -13,6 +13,7 @@ from centrifuge import Client
 
 from channels import ConnectionEvents, RawSocket, Recorder, post_stream, subscribed, ws_url
 from conftest import unique_uid
+from timing import scaled
 
 SECRET = "test-secret-for-hmac-" * 4  # 84 bytes: RFC 7518 wants at least the hash size
 
@@ -124,7 +125,7 @@ def test_anonymous_connections_reach_stream_channels_only(guarded):
         uid = unique_uid("anon")
         client, recorder, _ = await subscribed(guarded, f"stream_{uid}", from_start=True)
         response = await post_stream(guarded, uid)
-        await asyncio.wait_for(recorder.done.wait(), 10)
+        await asyncio.wait_for(recorder.done.wait(), scaled(10))
         assert recorder.text() == response.json()["choices"][0]["message"]["content"]
         await client.disconnect()
 

@@ -10,6 +10,7 @@ import pytest
 
 from channels import ConnectionEvents, post_stream, subscribed
 from conftest import unique_uid
+from timing import scaled
 
 
 def slow_stream(tokens: int = 60, rate: float = 30) -> dict:
@@ -29,7 +30,7 @@ def test_a_subscriber_gets_every_token_of_a_stream_in_order(start_bridge):
         uid = unique_uid("sdk")
         client, recorder, _ = await subscribed(bridge, f"stream_{uid}")
         text = await answer_of(bridge, uid)
-        await asyncio.wait_for(recorder.done.wait(), 15)
+        await asyncio.wait_for(recorder.done.wait(), scaled(15))
         await client.disconnect()
         events = [data for _, data in recorder.publications]
         assert [offset for offset, _ in recorder.publications] == list(range(1, len(events) + 1))
@@ -50,7 +51,7 @@ def test_a_late_subscriber_recovers_the_whole_stream_exactly_once(start_bridge):
         await asyncio.sleep(1.0)  # the stream is a second old when the subscriber arrives
         client, recorder, _ = await subscribed(bridge, f"stream_{uid}", from_start=True)
         text = await post
-        await asyncio.wait_for(recorder.done.wait(), 15)
+        await asyncio.wait_for(recorder.done.wait(), scaled(15))
         await client.disconnect()
         assert recorder.subscribed[0].recovered
         assert recorder.seqs() == list(range(1, len(recorder.seqs()) + 1)), "no gap, no duplicate"
@@ -74,7 +75,7 @@ def test_a_dropped_socket_reconnects_and_recovers_without_gap_or_duplicate(start
         # The network goes away under the SDK: no close frame, the socket just dies.
         client._conn.transport.abort()
         text = await post
-        await asyncio.wait_for(recorder.done.wait(), 20)
+        await asyncio.wait_for(recorder.done.wait(), scaled(20))
         await client.disconnect()
         assert len(events.connected) >= 2, "it reconnected"
         assert recorder.subscribed[-1].recovered and recorder.subscribed[-1].was_recovering
@@ -95,7 +96,7 @@ def test_pings_keep_the_sdk_connected_through_30_seconds_of_streaming(start_brid
         events = ConnectionEvents()
         client, recorder, _ = await subscribed(bridge, f"stream_{uid}", from_start=True, events=events)
         text = await answer_of(bridge, uid)
-        await asyncio.wait_for(recorder.done.wait(), 15)
+        await asyncio.wait_for(recorder.done.wait(), scaled(15))
         await client.disconnect()
         assert len(events.connected) == 1, f"reconnected: {events.connecting}"
         assert not events.connecting[1:], "no 'no ping' reconnect"

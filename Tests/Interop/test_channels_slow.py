@@ -9,6 +9,7 @@ import httpx
 import websockets
 from channels import post_stream, subscribed, ws_url
 from conftest import unique_uid
+from timing import scaled
 
 
 def metric(bridge, name: str) -> float:
@@ -37,7 +38,7 @@ def test_a_client_that_stops_reading_is_closed_and_delays_nobody(start_bridge):
         client, recorder, _ = await subscribed(bridge, f"stream_{uid}", from_start=True)
         response = await post_stream(bridge, uid)
         assert response.status_code == 200
-        await asyncio.wait_for(recorder.done.wait(), 60)
+        await asyncio.wait_for(recorder.done.wait(), scaled(60))
         await client.disconnect()
         covered = []
         for _, data in recorder.publications:
@@ -69,7 +70,7 @@ def test_metrics_count_connections_subscriptions_and_publications(start_bridge):
         assert metric(bridge, "tokenbridge_channel_subscriptions") == 1
         before = metric(bridge, "tokenbridge_channel_publications_total")
         await post_stream(bridge, uid)
-        await asyncio.wait_for(recorder.done.wait(), 10)
+        await asyncio.wait_for(recorder.done.wait(), scaled(10))
         assert metric(bridge, "tokenbridge_channel_publications_total") - before == 12
         assert metric(bridge, "tokenbridge_streams_started_total") >= 1
         await client.disconnect()

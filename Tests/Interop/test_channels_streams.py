@@ -14,6 +14,7 @@ import pytest
 
 from channels import RawSocket, post_stream, subscribed
 from conftest import unique_uid, wait_until
+from timing import scaled
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +77,7 @@ def test_a_finished_600_token_answer_recovers_whole_under_its_runs_epoch(long_st
 
         # The SDK sees the same: every event once, under that epoch.
         client, recorder, _ = await subscribed(long_streams, channel, from_start=True)
-        await asyncio.wait_for(recorder.done.wait(), 15)
+        await asyncio.wait_for(recorder.done.wait(), scaled(15))
         await client.disconnect()
         assert recorder.seqs() == list(range(1, len(events) + 1))
         position = recorder.subscribed[0].stream_position
@@ -210,7 +211,7 @@ def test_connections_past_max_connections_are_closed_with_3504(start_bridge):
         assert await third.closed_with() == (3504, "connection limit")
         await first.close()
         # The freed place is taken as soon as the server has seen the close.
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + scaled(5)
         while True:
             again = await RawSocket.open(bridge)
             try:

@@ -9,12 +9,13 @@ import pytest
 import yaml
 
 from conftest import BIN, REPO, Bridge, bridge_env, chat_body, free_port, raw_http
+from timing import scaled
 
 
 def run_cli(*args: str, env: dict | None = None, timeout: float = 20.0) -> subprocess.CompletedProcess:
     """Runs a short-lived `tokenbridge` command; a hang fails with TimeoutExpired."""
     return subprocess.run(
-        [str(BIN), *args], capture_output=True, text=True, timeout=timeout, cwd=REPO, env=bridge_env(env)
+        [str(BIN), *args], capture_output=True, text=True, timeout=scaled(timeout), cwd=REPO, env=bridge_env(env)
     )
 
 

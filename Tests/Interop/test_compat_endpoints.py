@@ -29,6 +29,7 @@ from channels import subscribed
 from conftest import free_port, scripted_config, unique_uid, wait_until
 from scripted_upstream import ScriptedUpstream, tokens_text
 from sse import SSEResult, assert_error_json, iter_sse
+from timing import scaled
 
 SIMULATED = {"llm": {"provider": "simulated", "simulated": {"tokens": 20, "rate": 0}}}
 
@@ -180,7 +181,7 @@ def test_chatgpt_queue_response_waits_for_a_stream_not_started_yet(start_bridge)
     with bridge.client() as http:
         body = {"messages": [{"role": "user", "content": "Go"}], "uid": uid, "username": "alice", "async": True}
         assert http.post("/v1/chat/completions", json=body).status_code == 202
-    thread.join(15)
+    thread.join(scaled(15))
     assert not thread.is_alive() and read, "the waiting reader must get the stream"
     assert_openai_chunks(read[0], uid)
     assert read[0].content == result_of(bridge, uid)["text"]
@@ -417,7 +418,7 @@ def test_ask_browsers_on_the_channel_see_the_stream_too(start_bridge):
         client, recorder, _ = await subscribed(bridge, f"stream_{given}")
         async with httpx.AsyncClient(base_url=bridge.base_url, timeout=15, trust_env=False) as http:
             answer = await http.post("/ask", json={"query": "Hello world", "uuid": given})
-        await asyncio.wait_for(recorder.done.wait(), 10)
+        await asyncio.wait_for(recorder.done.wait(), scaled(10))
         await client.disconnect()
         return answer, recorder
 

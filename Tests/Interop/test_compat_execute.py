@@ -13,6 +13,7 @@ import httpx
 
 from channels import subscribed
 from conftest import unique_uid
+from timing import scaled
 
 
 def slow(tokens: int = 40, rate: float = 20) -> dict:
@@ -35,7 +36,7 @@ def test_the_example_page_flow_on_the_embedded_server(start_bridge):
             elapsed = time.monotonic() - started
             assert answer.status_code == 200 and answer.json() == {}
             assert not recorder.done.is_set() and elapsed < 1.5, "answered at once, not after the whole answer (2 s)"
-            await asyncio.wait_for(recorder.done.wait(), 15)
+            await asyncio.wait_for(recorder.done.wait(), scaled(15))
             result = (await http.get(f"/v1/streams/{answer.headers['x-stream-id']}/result")).json()
         await client.disconnect()
         messages = [data for _, data in recorder.publications]
@@ -44,7 +45,7 @@ def test_the_example_page_flow_on_the_embedded_server(start_bridge):
         assert answer_text(messages) == result["text"] and result["status"] == "done"
         # A late subscriber recovering from the start gets the same messages, once each.
         late, late_recorder, _ = await subscribed(bridge, channel, from_start=True)
-        await asyncio.wait_for(late_recorder.done.wait(), 10)
+        await asyncio.wait_for(late_recorder.done.wait(), scaled(10))
         await late.disconnect()
         assert [data for _, data in late_recorder.publications] == messages
         assert [offset for offset, _ in late_recorder.publications] == list(range(1, len(messages) + 1))
@@ -63,7 +64,7 @@ def test_execute_publishes_to_an_external_centrifugo_when_that_is_the_sink(start
         async with httpx.AsyncClient(base_url=bridge.base_url, timeout=30) as http:
             answer = await http.post("/api/execute", json={"text": "hi", "channel": channel})
             assert answer.status_code == 200 and answer.json() == {}
-        await asyncio.wait_for(recorder.done.wait(), 15)
+        await asyncio.wait_for(recorder.done.wait(), scaled(15))
         await client.disconnect()
         messages = [data for _, data in recorder.publications]
         assert messages[-1] == {"done": True} and answer_text(messages)

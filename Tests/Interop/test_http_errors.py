@@ -13,6 +13,7 @@ import pytest
 
 from conftest import Bridge, chat_body, raw_http, unique_uid
 from sse import assert_error_json, iter_sse
+from timing import scaled
 
 CHAT = "/v1/chat/completions"
 JSON = {"content-type": "application/json"}
@@ -191,7 +192,7 @@ def test_413_from_content_length_alone(bridge: Bridge) -> None:
     started = time.monotonic()
     data = raw_http(bridge.port, head + b'{"messages":', timeout=5.0)
     assert data.startswith(b"HTTP/1.1 413"), data[:300]
-    assert time.monotonic() - started < 4.5, "the 413 should not wait for the body"
+    assert time.monotonic() - started < scaled(4.5), "the 413 should not wait for the body"
     bridge.ping()
 
 
@@ -338,7 +339,7 @@ def test_429_over_max_concurrent_streams(start_bridge, uid: str) -> None:
                 assert error["type"] == "rate_limit_error", error
             bridge.ping()
         # The slot frees once the first client is gone.
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + scaled(5)
         while True:
             with client.stream("POST", CHAT, json=chat_body(uid=unique_uid(), stream=True)) as again:
                 if again.status_code == 200:
@@ -530,7 +531,7 @@ def test_stalled_reader_is_disconnected_and_its_stream_cancelled(start_bridge) -
     sock.connect(("127.0.0.1", bridge.port))
     try:
         sock.sendall(request)
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + scaled(20)
         while bridge.health()["checks"]["pipeline"]["active_streams"] != 0:
             assert time.monotonic() < deadline, "the stream was never ended"
             time.sleep(0.05)

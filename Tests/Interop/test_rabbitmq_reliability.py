@@ -12,6 +12,7 @@ import pytest
 
 from broker import Broker, Message, assert_complete_run, last_run, messages, publish, read_stream
 from conftest import amqp_config, unique_uid, wait_broker_up, wait_until
+from timing import scaled
 
 MESSAGES = [{"role": "user", "content": "Explain streaming in detail."}]
 
@@ -36,7 +37,7 @@ class Reader(threading.Thread):
         self.errors: list[str] = []
 
     def run(self) -> None:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + scaled(90)
         while time.monotonic() < deadline and not self.finished.is_set():
             try:
                 for message in messages(self.broker, self.queue, timeout=max(1.0, deadline - time.monotonic())):
@@ -201,7 +202,7 @@ def test_a_broker_restart_mid_stream_reruns_the_prompt_under_a_new_epoch(private
     private_broker.start()
     health = wait_broker_up(bridge, timeout=30)
     assert health["sessions"] == 2
-    assert reader.finished.wait(60), f"no done event; got {[m.type for m in reader.got]}, reader errors {reader.errors}"
+    assert reader.finished.wait(scaled(60)), f"no done event; got {[m.type for m in reader.got]}, reader errors {reader.errors}"
     epochs = [m.event["epoch"] for m in reader.got if m.type == "start"]
     assert len(epochs) >= 2 and epochs[-1] != epochs[0], epochs
     assert assert_complete_run(last_run(reader.got))
@@ -227,7 +228,7 @@ def test_a_bridge_killed_mid_stream_answers_the_prompt_after_restart(broker: Bro
     wait_until(lambda: broker.queue_counts(queue) == (1, 0), 10, "the prompt to be back in the queue")
     again = start_bridge(config)
     wait_broker_up(again)
-    assert reader.finished.wait(60), f"no done event; got {[m.type for m in reader.got]}"
+    assert reader.finished.wait(scaled(60)), f"no done event; got {[m.type for m in reader.got]}"
     epochs = [m.event["epoch"] for m in reader.got if m.type == "start"]
     assert len(epochs) == 2 and epochs[0] != epochs[1]
     assert assert_complete_run(last_run(reader.got))
@@ -252,7 +253,7 @@ def test_sigterm_lets_a_stream_that_fits_the_grace_period_finish(broker: Broker,
         broker, start_bridge, "finish", {**slow_model(60, 40), "pipeline": {"shutdown_grace": "10s"}})
     bridge.proc.signal(signal.SIGTERM)
     assert bridge.proc.wait(20) == 0
-    assert reader.finished.wait(10)
+    assert reader.finished.wait(scaled(10))
     assert assert_complete_run(reader.got)
     assert broker.queue_counts(queue) == (0, 0), "acked before the bridge exited"
 

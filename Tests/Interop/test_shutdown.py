@@ -12,9 +12,14 @@ import pytest
 
 from conftest import Bridge, chat_body, wait_until
 from sse import SSEResult, assert_clean_finish, assert_error_json, assert_error_terminal, iter_sse
+from timing import scaled
 
 CHAT = "/v1/chat/completions"
-SLACK = 2.0  # seconds beyond the grace period for the process to wind down
+
+
+def slack() -> float:
+    """Seconds beyond the grace period for the process to wind down (2 on a normal host)."""
+    return scaled(2.0)
 
 
 def assert_not_accepting(bridge: Bridge) -> None:
@@ -65,17 +70,17 @@ def test_signal_ends_active_stream_and_exits_0(start_bridge, uid: str, sig: int)
             bridge.proc.signal(sig)
             assert_not_accepting(bridge)
             try:
-                payloads += read_rest(events, deadline=signalled + grace + SLACK + 1)
+                payloads += read_rest(events, deadline=signalled + grace + slack() + 1)
             except httpx.TransportError as error:
                 pytest.fail(f"the stream was cut without a terminal event: {error!r}; got {payloads[-3:]}")
             stream_ended = time.monotonic() - signalled
-    code = bridge.proc.wait(grace + SLACK + 3)
+    code = bridge.proc.wait(grace + slack() + 3)
     exited = time.monotonic() - signalled
     result = SSEResult(200, response.headers, payloads)
     error = assert_error_terminal(result, ("shutdown", "cancelled", "server_shutdown", "unavailable"))
-    assert stream_ended <= grace + SLACK, f"the stream ended {stream_ended:.2f}s after the signal ({error})"
+    assert stream_ended <= grace + slack(), f"the stream ended {stream_ended:.2f}s after the signal ({error})"
     assert code == 0, f"exit code {code}"
-    assert exited <= grace + SLACK, f"the process exited {exited:.2f}s after the signal (grace {grace}s)"
+    assert exited <= grace + slack(), f"the process exited {exited:.2f}s after the signal (grace {grace}s)"
 
 
 def test_short_stream_finishes_or_ends_cleanly_within_grace(start_bridge, uid: str) -> None:
@@ -87,9 +92,9 @@ def test_short_stream_finishes_or_ends_cleanly_within_grace(start_bridge, uid: s
             payloads = read_until_content(events)
             signalled = time.monotonic()
             bridge.proc.signal(signal.SIGTERM)
-            payloads += read_rest(events, deadline=signalled + 10 + SLACK)
+            payloads += read_rest(events, deadline=signalled + 10 + slack())
             ended = time.monotonic()
-    code = bridge.proc.wait(10 + SLACK)
+    code = bridge.proc.wait(10 + slack())
     exited = time.monotonic()
     result = SSEResult(200, response.headers, payloads)
     if result.errors:
@@ -98,8 +103,8 @@ def test_short_stream_finishes_or_ends_cleanly_within_grace(start_bridge, uid: s
         assert_clean_finish(result)
         assert result.content == expected, "a stream allowed to finish must be complete"
     assert code == 0
-    assert ended - signalled <= 10 + SLACK
-    assert exited - ended <= SLACK, f"the process lingered {exited - ended:.2f}s after its last stream ended"
+    assert ended - signalled <= 10 + slack()
+    assert exited - ended <= slack(), f"the process lingered {exited - ended:.2f}s after its last stream ended"
 
 
 def test_idle_bridge_exits_promptly(start_bridge) -> None:
@@ -108,7 +113,7 @@ def test_idle_bridge_exits_promptly(start_bridge) -> None:
     started = time.monotonic()
     bridge.proc.signal(signal.SIGTERM)
     assert bridge.proc.wait(10) == 0
-    assert time.monotonic() - started < 3.0, "with nothing in flight the bridge need not wait for the grace period"
+    assert time.monotonic() - started < scaled(3.0), "with nothing in flight the bridge need not wait for the grace period"
 
 
 def test_non_streaming_request_in_flight_gets_an_answer(start_bridge, uid: str) -> None:
@@ -129,9 +134,9 @@ def test_non_streaming_request_in_flight_gets_an_answer(start_bridge, uid: str) 
     wait_until(lambda: bridge.health().get("checks", {}).get("pipeline", {}).get("active_streams") == 1,
                5.0, "the request to be in flight")
     bridge.proc.signal(signal.SIGTERM)
-    thread.join(1 + SLACK + 3)
+    thread.join(1 + slack() + scaled(3))
     assert not thread.is_alive(), "the in-flight request got no answer"
     assert "error" not in outcome, f"the in-flight request failed at the transport level: {outcome.get('error')!r}"
     error = assert_error_json(outcome["response"], 503)
     assert error["code"] in ("shutdown", "unavailable"), error
-    assert bridge.proc.wait(SLACK + 3) == 0
+    assert bridge.proc.wait(slack() + 3) == 0

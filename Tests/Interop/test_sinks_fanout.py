@@ -13,6 +13,7 @@ import httpx
 from broker import Broker, dead_letters, publish, read_stream
 from channels import subscribed
 from conftest import amqp_config, chat_body, deep_merge, unique_uid, wait_broker_up, wait_until
+from timing import scaled
 
 KEY = "fanout-key"
 
@@ -55,8 +56,8 @@ def test_one_prompt_to_every_sink_plus_sse_carries_the_same_events(broker: Broke
                     if line.startswith("data: {"):
                         for choice in json.loads(line[6:]).get("choices") or []:
                             sse_text += (choice.get("delta") or {}).get("content") or ""
-        await asyncio.wait_for(on_channel.done.wait(), 15)
-        await asyncio.wait_for(on_centrifugo.done.wait(), 15)
+        await asyncio.wait_for(on_channel.done.wait(), scaled(15))
+        await asyncio.wait_for(on_centrifugo.done.wait(), scaled(15))
         await channel_client.disconnect()
         await centrifugo_client.disconnect()
         return sse_text, [d for _, d in on_channel.publications], [d for _, d in on_centrifugo.publications]
@@ -82,7 +83,7 @@ def test_a_queue_prompt_may_name_more_sinks_and_bad_ones_are_dead_lettered(broke
         publish(connection, {"uid": uid, "messages": [{"role": "user", "content": "hi"}], "sinks": ["centrifugo", "rabbitmq"]},
                 queue=queue)
         connection.close()
-        await asyncio.wait_for(recorder.done.wait(), 15)
+        await asyncio.wait_for(recorder.done.wait(), scaled(15))
         await client.disconnect()
         return [d for _, d in recorder.publications]
 
@@ -116,7 +117,7 @@ def test_a_queue_control_cancel_aborts_the_model_call_and_ends_every_sink(broker
         publish(connection, {"uid": uid, "action": "cancel"}, queue="", exchange="tokenbridge.control")
         connection.close()
         upstream.wait_for(lambda: any(r.aborted for r in upstream.snapshot()), 5, "the model call to be aborted")
-        await asyncio.wait_for(on_channel.done.wait(), 10)
+        await asyncio.wait_for(on_channel.done.wait(), scaled(10))
         await client.disconnect()
         return [d for _, d in on_channel.publications]
 

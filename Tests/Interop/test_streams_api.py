@@ -17,6 +17,7 @@ import pytest
 from channels import RawSocket, Recorder, subscribed
 from conftest import chat_body, scripted_config, unique_uid, wait_until
 from scripted_upstream import ScriptedUpstream, tokens_text
+from timing import scaled
 
 
 @dataclass
@@ -141,7 +142,7 @@ def test_a_reader_can_come_before_the_stream(start_bridge):
     reader.start()
     wait_until(lambda: metric(bridge, "tokenbridge_journal_waiting_readers") == 1, 5, "the reader to be waiting")
     assert submit(bridge, uid=uid, **{"async": True}).status_code == 202
-    reader.join(30)
+    reader.join(scaled(30))
     assert read and read[0].status == 200 and read[0].seqs[0] == 1 and read[0].events[-1]["event"] == "done"
     assert metric(bridge, "tokenbridge_journal_waiting_readers") == 0
 
@@ -199,7 +200,7 @@ def test_cancel_over_http_aborts_the_model_call_and_ends_every_reader(how, start
             again = http.delete(f"/v1/streams/{uid}")
             assert again.status_code == 409 and again.json()["error"]["code"] == "stream_finished"
         upstream.wait_for(lambda: any(r.aborted for r in upstream.snapshot()), 5, "the model call to be aborted")
-        await asyncio.wait_for(recorder.done.wait(), 5)
+        await asyncio.wait_for(recorder.done.wait(), scaled(5))
         await client.disconnect()
         assert recorder.publications[-1][1]["type"] == "cancelled"
         assert read_events(bridge, uid).events[-1]["event"] == "cancelled"
@@ -219,7 +220,7 @@ def test_rpc_cancel_on_the_websocket_stops_the_stream(start_bridge, upstream: Sc
         reply = await client.rpc("cancel", {"uid": uid})
         assert reply.data == {"uid": uid, "status": "cancelled"}
         upstream.wait_for(lambda: any(r.aborted for r in upstream.snapshot()), 5, "the model call to be aborted")
-        await asyncio.wait_for(recorder.done.wait(), 5)
+        await asyncio.wait_for(recorder.done.wait(), scaled(5))
         assert recorder.publications[-1][1]["type"] == "cancelled"
         await client.disconnect()
         # Raw: a stream that is not running, a missing uid, an unknown method.
@@ -283,7 +284,7 @@ def test_a_request_chooses_its_sinks_within_what_is_allowed(start_bridge):
             assert http.post("/v1/chat/completions", json=chat_body(uid=quiet_uid)).status_code == 200
             named = http.post("/v1/chat/completions", json=chat_body(uid=loud_uid, sinks=["websocket", "websocket"]))
             assert named.status_code == 200
-            await asyncio.wait_for(loud_recorder.done.wait(), 10)
+            await asyncio.wait_for(loud_recorder.done.wait(), scaled(10))
             assert loud_recorder.seqs() == list(range(1, len(loud_recorder.publications) + 1))
             assert quiet_recorder.publications == []
             for sinks, code in [(["carrier-pigeon"], "unknown_sink"), (["centrifugo"], "sink_not_allowed"),

@@ -24,6 +24,7 @@ from selenium.webdriver.common.by import By
 from browser import Page, assert_exactly_once, assert_shows, finished_result, headless_page, paced, result_of, stats
 from conftest import REPO, chat_body, scripted_config, unique_uid, wait_until
 from scripted_centrifugo import ScriptedCentrifugo
+from timing import scaled
 
 WEB = REPO / "web"
 PAGE_BUDGET = 100 * 1024
@@ -462,7 +463,7 @@ class FramingServer:
 
     def __exit__(self, *exc: Any) -> None:
         self.loop.call_soon_threadsafe(self.stopping.set_result, None)
-        self.thread.join(10)
+        self.thread.join(scaled(10))
 
 
 def test_a_publication_in_the_same_frame_as_the_subscribe_reply_is_delivered(start_bridge, page: Page) -> None:
